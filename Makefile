@@ -1,0 +1,104 @@
+# Makefile: the six stages of the course, their tests and the tools around them.
+#
+#   make                 build every stage
+#   make part1           build stage 1 into part1/ (part2 ... part6 likewise); then ./part1/server
+#   make test            unit tests (doctest) and black-box tests (pytest), installing what they need
+#   make test SANITIZE=1 the same, built with AddressSanitizer and UndefinedBehaviorSanitizer
+#   make diff-2          the lesson of stage 2: stage 1's server.cpp against stage 2's
+#   make compile_commands.json   for editors and clang tools
+#   make format          reformat the C++ sources (make format-check only checks)
+#   make clean
+#   make help            this list
+#
+# CXX, CXXFLAGS, LDFLAGS and -j are honoured. Warnings are always on and always errors.
+
+CXX      ?= g++
+CXXFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Werror
+ifeq ($(SANITIZE),1)
+  CXXFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  LDFLAGS  += -fsanitize=address,undefined
+endif
+ALL_CXXFLAGS := -std=c++20 $(WARNINGS) -fPIC -I. -MMD -MP $(CXXFLAGS)
+BUILD := build
+
+# Rebuild everything when the compiler or its flags change (SANITIZE=1 and back, say).
+FLAGS_NOW := $(CXX) $(ALL_CXXFLAGS) $(LDFLAGS)
+$(shell mkdir -p $(BUILD) && echo '$(FLAGS_NOW)' | cmp -s - $(BUILD)/flags || echo '$(FLAGS_NOW)' > $(BUILD)/flags)
+
+# How a program is linked: its objects and the common library, into the stage's folder.
+define link
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+endef
+
+.PHONY: all help part1 test unit-test black-box-test deps clean compile_commands.json format format-check
+all: part1
+
+# ---- common/: what earlier stages taught, shared by every later one ----------------------------
+COMMON_SOURCES := $(wildcard common/*.cpp)
+COMMON := $(BUILD)/libcommon.a
+$(COMMON): $(COMMON_SOURCES:%.cpp=$(BUILD)/%.o)
+	$(AR) rcs $@ $^
+
+# ---- the stages -------------------------------------------------------------------------------
+part1: part1/server
+part1/server: $(BUILD)/part1_basic_http/server.o $(COMMON)
+	$(link)
+
+# ---- compiling: every .cpp into build/, with its header dependencies ------------------------------
+$(BUILD)/%.o: %.cpp $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- tests ------------------------------------------------------------------------------------
+UNIT_TESTS := $(BUILD)/unit_tests
+$(UNIT_TESTS): $(patsubst %.cpp,$(BUILD)/%.o,$(wildcard tests/unit/*.cpp)) $(COMMON)
+	$(link)
+
+# The black-box tests need an interpreter with pytest: Debian's python3-pytest serves
+# /usr/bin/python3, which is not always the first python3 on PATH.
+PYTHON = $(shell for p in /usr/bin/python3 python3; do $$p -c 'import pytest' >/dev/null 2>&1 && { echo $$p; break; }; done)
+
+test: deps
+	$(MAKE) all $(UNIT_TESTS)
+	$(MAKE) unit-test black-box-test
+
+unit-test: $(UNIT_TESTS)
+	$(UNIT_TESTS)
+
+black-box-test:
+	$(PYTHON) -m pytest tests
+
+deps:
+	@tests/install-deps
+
+# ---- the lessons: what each stage adds to the one before ---------------------------------------
+diff-%:
+	@n=$*; cur=$$(ls -d part$${n}_* 2>/dev/null); prev=$$(ls -d part$$((n - 1))_* 2>/dev/null); \
+	if [ -z "$$cur" ]; then echo "no stage $$n"; exit 2; fi; \
+	if [ -z "$$prev" ]; then echo "$$cur is the first stage: read $$cur/server.cpp whole"; exit 0; fi; \
+	diff -u $$prev/server.cpp $$cur/server.cpp; [ $$? -le 1 ]; \
+	extra=$$(cd $$cur && ls | grep -vx server.cpp); \
+	if [ -n "$$extra" ]; then echo; echo "Also in $$cur/:" $$extra; fi
+
+# ---- editors ------------------------------------------------------------------------------------
+compile_commands.json:
+	@{ echo '['; sep=''; for f in $$(find common part*_* tests/unit -name '*.cpp' | sort); do \
+	  printf '%s{"directory":"%s","file":"%s","command":"%s %s -c %s"}\n' "$$sep" "$$PWD" "$$f" \
+	    "$(CXX)" "$(ALL_CXXFLAGS)" "$$f"; sep=','; done; echo ']'; } > $@
+	@echo "wrote $@"
+
+CPP_FILES = $(shell find common part*_* tests -name '*.cpp' -o -name '*.hpp' -o -name '*.h' | sort)
+format:
+	clang-format -i $(CPP_FILES)
+format-check:
+	clang-format --dry-run --Werror $(CPP_FILES)
+
+help:
+	@sed -n 's/^#   make/make/p' Makefile
+
+clean:
+	rm -rf $(BUILD) part1 part2 part3 part4 part5 part6 compile_commands.json

@@ -1,0 +1,99 @@
+// common/connection.cpp
+#include "common/connection.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Wait until `fd` is ready for `events` or `deadline` passes: 1 ready, 0 timed out, -1 error.
+int wait_until(int fd, short events, Clock::time_point deadline) {
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return 0;
+    pollfd p{fd, events, 0};
+    int ready = poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;  // a signal: wait again for what is left
+    return ready;
+  }
+}
+
+}  // namespace
+
+ReadResult read_request(int fd, RequestParser& parser) {
+  const Clock::time_point start = Clock::now();
+  bool sent_continue = false;
+  char buffer[16 * 1024];
+  while (true) {
+    Clock::time_point deadline = start + (parser.started() ? kRequestTimeout : kFirstByteTimeout);
+    int ready = wait_until(fd, POLLIN, deadline);
+    if (ready == 0 && !parser.started()) return {ReadStatus::Gone, 0, "sent nothing; closing the connection"};
+    if (ready == 0) return {ReadStatus::Bad, 408, "the request did not arrive in time"};
+    if (ready < 0) return {ReadStatus::Gone, 0, std::string("poll: ") + std::strerror(errno)};
+
+    // One recv() returns whatever has arrived, which may be part of a request or more than one:
+    // the parser, not the size of a read, decides where the request ends.
+    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return {ReadStatus::Gone, 0, std::string("recv: ") + std::strerror(errno)};
+    if (n == 0 && !parser.started()) return {ReadStatus::Gone, 0, "closed without sending a request"};
+    if (n == 0) return {ReadStatus::Bad, 400, "connection closed in the middle of the request"};
+
+    switch (parser.feed(std::string_view(buffer, static_cast<std::size_t>(n)))) {
+      case ParseState::Complete: return {ReadStatus::Complete, 0, ""};
+      case ParseState::Malformed: return {ReadStatus::Bad, parser.error_status(), parser.error_detail()};
+      case ParseState::NeedMore: break;
+    }
+    if (!sent_continue && parser.expects_continue()) {
+      sent_continue = true;
+      if (!write_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
+        return {ReadStatus::Gone, 0, std::string("send: ") + std::strerror(errno)};
+      }
+    }
+  }
+}
+
+bool write_all(int fd, std::string_view bytes) {
+  const Clock::time_point deadline = Clock::now() + kWriteTimeout;
+  while (!bytes.empty()) {
+    // MSG_NOSIGNAL: writing to a connection the peer has closed would otherwise raise SIGPIPE,
+    // whose default action kills the whole server. MSG_DONTWAIT: never block inside send();
+    // poll() below does the waiting, so that the deadline holds.
+    ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(n));  // a short write: send the rest
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    int ready = wait_until(fd, POLLOUT, deadline);
+    if (ready == 0) errno = ETIMEDOUT;
+    if (ready <= 0) return false;
+  }
+  return true;
+}
+
+bool send_response(int fd, const Response& response, bool include_body) {
+  return write_all(fd, serialize_response(response, include_body));
+}
+
+Response error_response(int status, std::string_view detail) {
+  std::string body = std::to_string(status) + " " + std::string(reason_phrase(status));
+  if (!detail.empty()) body += ": " + std::string(detail);
+  return text_response(status, body + "\n");
+}
+
+void drain_before_close(int fd) {
+  shutdown(fd, SHUT_WR);
+  const Clock::time_point deadline = Clock::now() + kDrainTimeout;
+  char buffer[16 * 1024];
+  while (wait_until(fd, POLLIN, deadline) > 0) {
+    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n == 0 || (n < 0 && errno != EINTR)) return;
+  }
+}

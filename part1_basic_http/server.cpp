@@ -1,0 +1,152 @@
+// part1_basic_http/server.cpp: the first server. It listens on a TCP port; for each connection it
+// reads one HTTP request, parses it, answers it and closes the connection.
+//
+// NOTES.md, Part 1, walks through this file.   make part1 && ./part1/server
+//                                              curl -v http://127.0.0.1:8888/hello
+
+// ---- includes --------------------------------------------------------------------------------
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "common/connection.hpp"
+#include "common/http_request.hpp"
+#include "common/http_response.hpp"
+#include "common/log.hpp"
+#include "common/net.hpp"
+#include "common/options.hpp"
+#include "common/stop.hpp"
+#include "common/unique_fd.hpp"
+
+// ---- limits and options ----------------------------------------------------------------------
+// How many connections the kernel may hold for us while we are busy (REQUEST_QUEUE_SIZE).
+constexpr int kRequestQueueSize = 128;
+
+constexpr std::string_view kUsage = R"(usage: server [--host HOST] [--port PORT]
+
+Serves /hello (and /inspect, which shows how the request was parsed) over HTTP/1.1.
+
+  --host HOST   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  --port PORT   TCP port to listen on (default 8888; 0 lets the kernel choose one)
+  --help        show this help
+)";
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 8888;
+};
+
+Options parse_options(int argc, char** argv) {
+  Options options;
+  for (ArgReader args(argc, argv, kUsage); args.next();) {
+    if (args.is("--host")) {
+      options.host = args.text();
+    } else if (args.is("--port")) {
+      options.port = static_cast<int>(args.integer(0, 65535));
+    } else {
+      args.reject();
+    }
+  }
+  return options;
+}
+
+// ---- socket setup ----------------------------------------------------------------------------
+// A TCP socket listening on host:port. Part 3 takes this sequence apart, one call at a time.
+UniqueFd open_listener(const Options& options) {
+  SocketAddress address;
+  std::string error;
+  if (!resolve_address(options.host, options.port, address, error)) die(error);
+
+  UniqueFd listener(socket(address.family(), SOCK_STREAM, 0));
+  if (!listener) die_errno("socket");
+  int on = 1;
+  if (setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) die_errno("setsockopt");
+  if (bind(listener.get(), address.get(), address.length) < 0) die_errno("bind");
+  if (listen(listener.get(), kRequestQueueSize) < 0) die_errno("listen");
+  return listener;
+}
+
+// ---- request handling ------------------------------------------------------------------------
+// Where the request's URL came from: the target, or the Host header and our own port.
+std::string describe_request(const Request& request) {
+  std::string host = request.authority.empty() ? request.header("Host").value_or("") : request.authority;
+  std::string port = "80 (the default for http)";
+  std::size_t colon = host.rfind(':');
+  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
+    port = host.substr(colon + 1);
+    host.resize(colon);
+  }
+  std::string text = "The request line\n";
+  text += "  method   " + request.method + "\n";
+  text += "  target   " + request.target + "\n";
+  text += "  version  " + request.version + "\n\n";
+  text += "The header fields (" + std::to_string(request.headers.size()) + ")\n";
+  for (const Header& h : request.headers) text += "  " + h.name + ": " + h.value + "\n";
+  text += "\nThe URL, put back together\n";
+  text += "  scheme   http (this server speaks plain HTTP)\n";
+  text += "  host     " + host + "\n";
+  text += "  port     " + port + "\n";
+  text += "  path     " + request.path + "\n";
+  text += "  query    " + (request.query.empty() ? std::string("(none)") : request.query) + "\n\n";
+  text += "The body: " + std::to_string(request.body.size()) + " bytes\n";
+  return text;
+}
+
+// What to answer to one parsed request: the whole application of this stage.
+Response handle_request(const Request& request) {
+  if (request.path != "/hello" && request.path != "/inspect") return error_response(404, request.path);
+  if (request.method != "GET" && request.method != "HEAD") {
+    Response response = error_response(405, request.method + " " + request.path);
+    response.headers.push_back({"Allow", "GET, HEAD"});
+    return response;
+  }
+  if (request.path == "/inspect") return text_response(200, describe_request(request));
+  return text_response(200, "Hello, World!");
+}
+
+// ---- connection ------------------------------------------------------------------------------
+// Read one request from the client, answer it and log it. The caller closes the connection.
+void handle_connection(int fd, const std::string& client) {
+  RequestParser parser;
+  ReadResult got = read_request(fd, parser);
+  if (got.status == ReadStatus::Gone) {  // nothing to answer, such as a browser's unused preconnection
+    log_line("%s %s", client.c_str(), got.detail.c_str());
+    return;
+  }
+  const Request& request = parser.request();
+  Response response = got.status == ReadStatus::Complete ? handle_request(request)
+                                                         : error_response(got.http_status, got.detail);
+  bool include_body = request.method != "HEAD";  // HEAD: the same headers, no body
+  if (!send_response(fd, response, include_body)) {
+    log_line("%s could not be sent the answer: %s", client.c_str(), std::strerror(errno));
+  }
+  log_request(client, request, response.status, include_body ? response.body.size() : 0);
+  if (got.status == ReadStatus::Bad || parser.excess_bytes() > 0) drain_before_close(fd);
+}
+
+// ---- main ------------------------------------------------------------------------------------
+int main(int argc, char** argv) {
+  Options options = parse_options(argc, argv);
+  UniqueFd listener = open_listener(options);
+  SocketAddress bound;  // asked back from the kernel, which chose the port if we gave 0
+  getsockname(listener.get(), bound.get(), &bound.length);
+  log_line("Serving HTTP on %s port %d (http://%s/) ...", bound.ip().c_str(), bound.port(),
+           bound.to_string().c_str());
+  install_stop_handlers(listener.get());
+
+  while (!stop_requested()) {
+    SocketAddress peer;
+    UniqueFd client(accept(listener.get(), peer.get(), &peer.length));
+    if (!client) {
+      if (!stop_requested()) log_line("accept: %s", std::strerror(errno));
+      continue;
+    }
+    handle_connection(client.get(), peer.to_string());
+    client.reset();  // close(): the client sees the end of the connection
+  }
+  log_line("Shutting down");
+  return 0;
+}

@@ -1,0 +1,288 @@
+"""The black-box harness: start a stage's real binary, talk to it over real sockets, stop it.
+
+Nothing here builds anything: `make test` builds first. Every server is started with --port 0,
+its port is read from the "Serving HTTP on HOST port PORT" line, and it is stopped by its pid at
+teardown, where the test also fails if the server did not exit cleanly or left children behind.
+
+Tests name the first stage they apply to, as one suite serves every chapter:
+
+    @pytest.mark.stages(first=3)
+    def test_something(server): ...      # runs against part3, part3 asio, part4, part5, part6
+"""
+
+import ctypes
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str      # the test id: part1, part3-asio, ...
+    number: int    # 1..6
+    binary: str    # relative to the project's root
+    forks: bool = False             # serves each connection in a child process
+    leaves_zombies: bool = False    # does not reap its children (part5, by design)
+
+
+ALL_STAGES = [
+    Stage("part1", 1, "part1/server"),
+]
+
+
+def stages_from(first, last=6):
+    return [s for s in ALL_STAGES if first <= s.number <= last]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "stages(first, last=6): the stages a test applies to")
+    # Become a "subreaper": a child our servers leave behind when they exit is re-parented to
+    # this process instead of to init, so that teardown can see it (and reap it).
+    PR_SET_CHILD_SUBREAPER = 36
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def pytest_generate_tests(metafunc):
+    if "stage" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("stages")
+        first, last = (1, 6)
+        if marker:
+            first = marker.kwargs.get("first", marker.args[0] if marker.args else 1)
+            last = marker.kwargs.get("last", 6)
+        chosen = stages_from(first, last)
+        metafunc.parametrize("stage", chosen, ids=[s.name for s in chosen])
+
+
+# ---- processes -----------------------------------------------------------------------------------
+
+def proc_stat(pid):
+    """(state, ppid) of a process from /proc/PID/stat, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    after_name = text[text.rindex(")") + 2:].split()  # the name may hold spaces and parentheses
+    return after_name[0], int(after_name[1])
+
+
+def children_of(pid):
+    """{child pid: state letter} for every process whose parent is `pid`."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = proc_stat(int(entry))
+            if stat and stat[1] == pid:
+                found[int(entry)] = stat[0]
+    return found
+
+
+def zombie_children(pid):
+    return sorted(p for p, state in children_of(pid).items() if state == "Z")
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+# ---- a running server -----------------------------------------------------------------------------
+
+@dataclass
+class Server:
+    stage: Stage
+    args: tuple
+    process: subprocess.Popen = None
+    port: int = 0
+    lines: list = field(default_factory=list)
+    _reader: threading.Thread = None
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def log(self):
+        """Everything the server printed so far, one string."""
+        return "\n".join(self.lines)
+
+    def wait_for_log(self, pattern, timeout=5.0, count=1):
+        """Wait until `count` lines match the regular expression; return the matches."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in (re.search(pattern, line) for line in list(self.lines)) if m]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {count} log lines like {pattern!r} in:\n{self.log()}")
+            time.sleep(0.02)
+
+    def _read_output(self):
+        for raw in self.process.stdout:
+            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+
+def start_server(stage, *args, preexec_fn=None, expect_listen=True):
+    """Start `stage`'s binary with --port 0 and wait for its Serving line."""
+    binary = os.path.join(ROOT, stage.binary)
+    if not os.access(binary, os.X_OK):
+        pytest.fail(f"{stage.binary} is not built: run `make test` (or `make all`) first")
+    process = subprocess.Popen([binary, "--port", "0", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=preexec_fn)
+    server = Server(stage, args, process)
+    server._reader = threading.Thread(target=server._read_output, daemon=True)
+    server._reader.start()
+    if not expect_listen:
+        return server
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for line in list(server.lines):
+            m = re.search(r"Serving HTTP on (\S+) port (\d+) ", line)
+            if m:
+                server.port = int(m.group(2))
+                return server
+        if process.poll() is not None:
+            break
+        time.sleep(0.01)
+    process.kill()
+    process.wait()
+    pytest.fail(f"{stage.binary} did not start listening:\n{server.log()}")
+
+
+def stop_server(server):
+    """Stop the server by its pid as Ctrl-C would, and return a list of what went wrong."""
+    problems = []
+    process = server.process
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            problems.append("did not stop within 15 s of SIGTERM (killed)")
+    elif process.returncode != 0:
+        problems.append(f"had already exited with status {process.returncode}")
+    if process.returncode not in (0, -signal.SIGKILL) and not problems:
+        problems.append(f"exited with status {process.returncode} after SIGTERM")
+    server._reader.join(timeout=5)
+    problems += reap_orphans(server.stage)
+    return problems
+
+
+def reap_orphans(stage):
+    """Children a stopped server left behind were re-parented to us: reap them and report."""
+    problems = []
+    deadline = time.monotonic() + (10 if stage.leaves_zombies else 0)
+    while True:
+        running = {process.pid for process in _RUNNING}
+        orphans = {p: s for p, s in children_of(os.getpid()).items() if p not in running}
+        live = [p for p, s in orphans.items() if s != "Z"]
+        for pid in orphans:
+            if orphans[pid] == "Z":
+                os.waitpid(pid, 0)
+        if not live:
+            break
+        if time.monotonic() > deadline:
+            for pid in live:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            break
+        time.sleep(0.05)
+    if orphans and not stage.leaves_zombies:
+        problems.append(f"left {len(orphans)} child process(es) behind: {sorted(orphans)}")
+    elif live:
+        problems.append(f"left {len(live)} live child process(es) behind: {live}")
+    return problems
+
+
+_RUNNING = []  # the Popen objects of servers started and not yet stopped: our own children
+
+
+@pytest.fixture
+def servers():
+    """A factory: servers(stage, *args) starts one more server; all are stopped at teardown."""
+    started = []
+
+    def start(stage, *args, **kwargs):
+        server = start_server(stage, *args, **kwargs)
+        started.append(server)
+        _RUNNING.append(server.process)
+        return server
+
+    yield start
+    problems = []
+    for server in started:
+        _RUNNING.remove(server.process)
+        problems += [f"{server.stage.binary} {' '.join(server.args)}: {p}" for p in stop_server(server)]
+    if problems:
+        pytest.fail("\n".join(problems))
+
+
+@pytest.fixture
+def server(stage, servers):
+    """The stage's server with no extra arguments."""
+    return servers(stage)
+
+
+# ---- talking HTTP over a raw socket ---------------------------------------------------------------
+
+def connect(port, timeout=10.0):
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+def read_until_closed(sock):
+    chunks = []
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return b"".join(chunks)
+        chunks.append(data)
+
+
+def exchange(port, raw, timeout=10.0):
+    """Send raw bytes, read until the server closes, and return what came back."""
+    with connect(port, timeout) as sock:
+        sock.sendall(raw)
+        try:
+            return read_until_closed(sock)
+        except ConnectionResetError:
+            return b""
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    reason: str
+    headers: dict      # lower-case name -> value (repeated names: the last)
+    header_list: list  # [(name, value)] as received
+    body: bytes
+
+
+def parse_response(data):
+    head, sep, body = data.partition(b"\r\n\r\n")
+    assert sep, f"no blank line ending the header section in {data[:200]!r}"
+    lines = head.decode("latin-1").split("\r\n")
+    m = re.fullmatch(r"HTTP/1\.1 (\d{3}) (.*)", lines[0])
+    assert m, f"bad status line {lines[0]!r}"
+    header_list = [tuple(part.strip() for part in line.split(":", 1)) for line in lines[1:]]
+    headers = {name.lower(): value for name, value in header_list}
+    return HttpResponse(int(m.group(1)), m.group(2), headers, header_list, body)
+
+
+def request(port, method="GET", target="/hello", headers=None, body=b"", version="HTTP/1.1"):
+    """A well-formed request; returns the parsed response."""
+    lines = [f"{method} {target} {version}", f"Host: 127.0.0.1:{port}"]
+    for name, value in (headers or {}).items():
+        lines.append(f"{name}: {value}")
+    if body:
+        lines.append(f"Content-Length: {len(body)}")
+    raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+    return parse_response(exchange(port, raw))

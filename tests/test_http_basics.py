@@ -1,0 +1,166 @@
+"""Part 1 and every later stage: an HTTP/1.1 request in, a correct response out."""
+
+import email.utils
+import http.client
+import os
+import re
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, connect, exchange, parse_response, request, start_server, stop_server
+
+
+def test_hello_over_a_raw_socket(server):
+    data = exchange(server.port, f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert data.endswith(b"\r\n\r\nHello, World!")
+
+
+def test_hello_with_http_client(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("GET", "/hello")
+    response = connection.getresponse()
+    assert (response.status, response.reason) == (200, "OK")
+    assert response.read() == b"Hello, World!"
+    assert response.getheader("Content-Type") == "text/plain; charset=utf-8"
+    connection.close()
+
+
+def test_response_headers_are_present_and_correct(server):
+    before = time.time()
+    response = request(server.port)
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["content-length"] == str(len(response.body)) == "13"
+    assert response.headers["connection"] == "close"
+    assert response.headers["server"]
+    # Date is an IMF-fixdate (RFC 9110 5.6.7), in GMT, and it is now.
+    assert re.fullmatch(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT",
+                        response.headers["date"])
+    sent = email.utils.parsedate_to_datetime(response.headers["date"]).timestamp()
+    assert before - 2 <= sent <= time.time() + 2
+
+
+def test_unknown_path_is_404(server):
+    response = request(server.port, target="/no/such/page")
+    assert response.status == 404
+    assert response.headers["content-length"] == str(len(response.body))
+
+
+def test_other_methods_are_405_with_allow(server):
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        response = request(server.port, method=method, body=b"x=1")
+        assert response.status == 405, method
+        assert response.headers["allow"] == "GET, HEAD"
+
+
+def test_head_has_the_headers_of_get_and_no_body(server):
+    get = request(server.port)
+    with connect(server.port) as sock:
+        sock.sendall(f"HEAD /hello HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+    head = parse_response(data)
+    assert head.status == 200
+    assert head.body == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert head.headers["content-type"] == get.headers["content-type"]
+
+
+def test_http_1_0_is_answered_in_http_1_1(server):
+    data = exchange(server.port, b"GET /hello HTTP/1.0\r\n\r\n")
+    assert parse_response(data).status == 200
+
+
+@pytest.mark.parametrize("raw, status", [
+    (b"hello\r\n\r\n", 400),                                        # garbage typed by hand
+    (b"GET /hello HTTP/1.1\r\n\r\n", 400),                          # no Host
+    (b"GET /hello HTTP/1.1\r\nHost : x\r\n\r\n", 400),              # space before the colon
+    (b"GET /hello HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+    (b"GET /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+    (b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 9999999999\r\n\r\n", 413),
+    (b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
+    (b"GET /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+])
+def test_bad_requests_get_the_right_status_and_the_server_goes_on(server, raw, status):
+    response = parse_response(exchange(server.port, raw))
+    assert response.status == status
+    assert response.body.startswith(f"{status} ".encode())
+    assert request(server.port).status == 200
+
+
+def test_a_request_in_many_small_pieces(server):
+    raw = f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUser-Agent: slow\r\n\r\n".encode()
+    with connect(server.port) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(0, len(raw), 7):
+            sock.sendall(raw[i:i + 7])
+            time.sleep(0.01)
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+    assert parse_response(data).body == b"Hello, World!"
+
+
+def test_each_request_is_logged_on_one_line(server):
+    with connect(server.port) as sock:
+        sock.sendall(f"GET /hello?x=1 HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        while sock.recv(4096):
+            pass
+        client_port = sock.getsockname()[1]
+    server.wait_for_log(rf'127\.0\.0\.1:{client_port} "GET /hello\?x=1 HTTP/1\.1" 200 13$')
+
+
+@pytest.mark.stages(first=1, last=1)
+def test_inspect_shows_the_parsed_request_and_the_url_parts(server):
+    response = request(server.port, target="/inspect?x=1", headers={"X-Demo": "yes"})
+    text = response.body.decode()
+    assert response.status == 200
+    assert "method   GET" in text and "target   /inspect?x=1" in text and "version  HTTP/1.1" in text
+    assert "X-Demo: yes" in text
+    assert "host     127.0.0.1" in text and f"port     {server.port}" in text
+    assert "path     /inspect" in text and "query    x=1" in text
+
+
+# ---- starting and stopping ------------------------------------------------------------------------
+
+def test_help_and_bad_options(stage):
+    binary = os.path.join(ROOT, stage.binary)
+    shown = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
+    assert shown.returncode == 0 and "--port" in shown.stdout and "--host" in shown.stdout
+    for bad in (["--port", "70000"], ["--port", "x"], ["--no-such-option"], ["--port"]):
+        result = subprocess.run([binary, *bad], capture_output=True, text=True, timeout=10)
+        assert result.returncode == 2, bad
+        assert "usage:" in result.stderr
+
+
+def test_a_port_in_use_is_a_clear_error(stage, servers):
+    running = servers(stage)
+    result = subprocess.run([os.path.join(ROOT, stage.binary), "--port", str(running.port)],
+                            capture_output=True, text=True, timeout=10)
+    assert result.returncode == 1
+    assert "bind: Address already in use" in result.stderr
+
+
+def test_restart_on_the_same_port_right_after_serving(stage):
+    # The server closes first, so its side of the connection waits in TIME_WAIT; without
+    # SO_REUSEADDR the next bind() to the port would fail with "Address already in use".
+    first = start_server(stage)
+    assert request(first.port).status == 200
+    assert stop_server(first) == []
+    again = start_server(stage, "--port", str(first.port))
+    try:
+        assert request(again.port).status == 200
+    finally:
+        assert stop_server(again) == []
+
+
+def test_sigterm_stops_the_server_cleanly(stage):
+    server = start_server(stage)
+    assert request(server.port).status == 200
+    assert stop_server(server) == []
+    assert server.process.returncode == 0
+    assert "Shutting down" in server.log()
