@@ -82,12 +82,6 @@ bool send_response(int fd, const Response& response, bool include_body) {
   return write_all(fd, serialize_response(response, include_body));
 }
 
-Response error_response(int status, std::string_view detail) {
-  std::string body = std::to_string(status) + " " + std::string(reason_phrase(status));
-  if (!detail.empty()) body += ": " + std::string(detail);
-  return text_response(status, body + "\n");
-}
-
 void drain_before_close(int fd) {
   shutdown(fd, SHUT_WR);
   const Clock::time_point deadline = Clock::now() + kDrainTimeout;

@@ -43,9 +43,6 @@ bool write_all(int fd, std::string_view bytes);
 // Send `response` (its body only if `include_body`). Returns false if the client went away.
 bool send_response(int fd, const Response& response, bool include_body = true);
 
-// The one error answer of every stage: "404 Not Found" and a line saying why, as plain text.
-Response error_response(int status, std::string_view detail);
-
 // Before closing after an error answer: send FIN, then read and discard what the client is still
 // sending, for at most kDrainTimeout. Closing a socket with unread bytes in it makes the kernel
 // send RST, which can destroy our answer before the client has read it.

@@ -14,10 +14,6 @@ bool is_tchar(unsigned char c) {
   return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
-bool is_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_tchar(c); });
-}
-
 // A byte that may never appear in a header line: control characters other than HTAB. CR is
 // allowed here only because it may end the line; bare CR is caught when the line is complete.
 bool is_forbidden_in_field(unsigned char c) {
@@ -73,6 +69,10 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
 }
 
 }  // namespace
+
+bool is_token(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_tchar(c); });
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {

@@ -42,6 +42,9 @@ struct Request {
 // Case-insensitive ASCII comparison, for header names and tokens.
 bool iequals(std::string_view a, std::string_view b);
 
+// Whether `s` is a token (RFC 9110 5.6.2), as a method or a header name must be.
+bool is_token(std::string_view s);
+
 enum class ParseState { NeedMore, Complete, Malformed };
 
 class RequestParser {

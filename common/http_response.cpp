@@ -12,6 +12,12 @@ Response text_response(int status, std::string body) {
   return response;
 }
 
+Response error_response(int status, std::string_view detail) {
+  std::string body = std::to_string(status) + " " + std::string(reason_phrase(status));
+  if (!detail.empty()) body += ": " + std::string(detail);
+  return text_response(status, body + "\n");
+}
+
 std::string_view reason_phrase(int status) {
   switch (status) {
     case 100: return "Continue";
@@ -62,13 +68,14 @@ std::string serialize_response(const Response& response, bool include_body) {
   out += "\r\n";
   for (const Header& h : response.headers) out += h.name + ": " + h.value + "\r\n";
 
-  bool has_length = std::any_of(response.headers.begin(), response.headers.end(),
-                                [](const Header& h) { return iequals(h.name, "Content-Length"); });
-  if (!has_length) out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
-  out += "Date: " + http_date(std::time(nullptr)) + "\r\n";
-  out += "Server: ";
-  out += kServerSoftware;
-  out += "\r\nConnection: close\r\n\r\n";
+  auto has = [&](std::string_view name) {
+    return std::any_of(response.headers.begin(), response.headers.end(),
+                       [&](const Header& h) { return iequals(h.name, name); });
+  };
+  if (!has("Content-Length")) out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+  if (!has("Date")) out += "Date: " + http_date(std::time(nullptr)) + "\r\n";
+  if (!has("Server")) out += "Server: " + std::string(kServerSoftware) + "\r\n";
+  out += "Connection: close\r\n\r\n";
   if (include_body) out += response.body;
   return out;
 }

@@ -25,6 +25,9 @@ struct Response {
 // A response with a plain-text body.
 Response text_response(int status, std::string body);
 
+// The one error answer of every stage: "404 Not Found: /nowhere", a line of plain text.
+Response error_response(int status, std::string_view detail);
+
 // The standard reason phrase of a status code ("Not Found"), or "Unknown".
 std::string_view reason_phrase(int status);
 
@@ -32,6 +35,6 @@ std::string_view reason_phrase(int status);
 std::string http_date(std::time_t when);
 
 // The response as bytes on the wire: the status line, the response's own headers, then
-// Content-Length (unless already there), Date, Server and Connection: close, a blank line,
-// and the body unless `include_body` is false (an answer to HEAD, RFC 9110 9.3.2).
+// Content-Length, Date and Server (each unless already there) and Connection: close, a blank
+// line, and the body unless `include_body` is false (an answer to HEAD, RFC 9110 9.3.2).
 std::string serialize_response(const Response& response, bool include_body = true);

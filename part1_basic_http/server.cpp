@@ -109,21 +109,21 @@ Response handle_request(const Request& request) {
 
 // ---- connection ------------------------------------------------------------------------------
 // Read one request from the client, answer it and log it. The caller closes the connection.
-void handle_connection(int fd, const std::string& client) {
+void handle_connection(int fd, const SocketAddress& client) {
   RequestParser parser;
   ReadResult got = read_request(fd, parser);
   if (got.status == ReadStatus::Gone) {  // nothing to answer, such as a browser's unused preconnection
-    log_line("%s %s", client.c_str(), got.detail.c_str());
+    log_line("%s %s", client.to_string().c_str(), got.detail.c_str());
     return;
   }
   const Request& request = parser.request();
-  Response response = got.status == ReadStatus::Complete ? handle_request(request)
-                                                         : error_response(got.http_status, got.detail);
+  Response response = error_response(got.http_status, got.detail);
+  if (got.status == ReadStatus::Complete) response = handle_request(request);
   bool include_body = request.method != "HEAD";  // HEAD: the same headers, no body
   if (!send_response(fd, response, include_body)) {
-    log_line("%s could not be sent the answer: %s", client.c_str(), std::strerror(errno));
+    log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(errno));
   }
-  log_request(client, request, response.status, include_body ? response.body.size() : 0);
+  log_request(client.to_string(), request, response.status, include_body ? response.body.size() : 0);
   if (got.status == ReadStatus::Bad || parser.excess_bytes() > 0) drain_before_close(fd);
 }
 
@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
       if (!stop_requested()) log_line("accept: %s", std::strerror(errno));
       continue;
     }
-    handle_connection(client.get(), peer.to_string());
+    handle_connection(client.get(), peer);
     client.reset();  // close(): the client sees the end of the connection
   }
   log_line("Shutting down");
