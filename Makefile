@@ -20,10 +20,12 @@ ifeq ($(SANITIZE),1)
   LDFLAGS  += -fsanitize=address,undefined
 endif
 ALL_CXXFLAGS := -std=c++20 $(WARNINGS) -fPIC -I. -MMD -MP $(CXXFLAGS)
+ALL_CFLAGS   := -std=c11 $(WARNINGS) -fPIC -I. -MMD -MP $(filter-out -std=%,$(CXXFLAGS))
+LDLIBS       += -ldl
 BUILD := build
 
 # Rebuild everything when the compiler or its flags change (SANITIZE=1 and back, say).
-FLAGS_NOW := $(CXX) $(ALL_CXXFLAGS) $(LDFLAGS)
+FLAGS_NOW := $(CXX) $(ALL_CXXFLAGS) $(CC) $(ALL_CFLAGS) $(LDFLAGS)
 $(shell mkdir -p $(BUILD) && echo '$(FLAGS_NOW)' | cmp -s - $(BUILD)/flags || echo '$(FLAGS_NOW)' > $(BUILD)/flags)
 
 # How a program is linked: its objects and the common library, into the stage's folder.
@@ -31,9 +33,14 @@ define link
 	@mkdir -p $(@D)
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 endef
+# How a gateway app is linked: a shared object the servers load at run time.
+define link_app
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -shared -o $@ $^
+endef
 
-.PHONY: all help part1 test unit-test black-box-test deps clean compile_commands.json format format-check
-all: part1
+.PHONY: all help part1 part2 test unit-test black-box-test deps clean compile_commands.json format format-check
+all: part1 part2
 
 # ---- common/: what earlier stages taught, shared by every later one ----------------------------
 COMMON_SOURCES := $(wildcard common/*.cpp)
@@ -46,10 +53,23 @@ part1: part1/server
 part1/server: $(BUILD)/part1_basic_http/server.o $(COMMON)
 	$(link)
 
-# ---- compiling: every .cpp into build/, with its header dependencies ------------------------------
+part2: part2/server part2/hello.so part2/environ.so part2/greeter.so
+part2/server: $(BUILD)/part2_gateway/server.o $(COMMON)
+	$(link)
+part2/hello.so: $(BUILD)/part2_gateway/apps/hello.o $(COMMON)
+	$(link_app)
+part2/environ.so: $(BUILD)/part2_gateway/apps/environ.o
+	$(link_app)
+part2/greeter.so: $(BUILD)/part2_gateway/apps/greeter.o $(BUILD)/part2_gateway/apps/tinyweb.o $(COMMON)
+	$(link_app)
+
+# ---- compiling: every .cpp (and .c) into build/, with its header dependencies ---------------------
 $(BUILD)/%.o: %.cpp $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CXX) $(ALL_CXXFLAGS) -c -o $@ $<
+$(BUILD)/%.o: %.c $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -57,13 +77,17 @@ $(BUILD)/%.o: %.cpp $(BUILD)/flags
 UNIT_TESTS := $(BUILD)/unit_tests
 $(UNIT_TESTS): $(patsubst %.cpp,$(BUILD)/%.o,$(wildcard tests/unit/*.cpp)) $(COMMON)
 	$(link)
+# Apps that break the gateway contract on purpose, one symbol per fault.
+TEST_APPS := $(BUILD)/tests/misbehaving.so
+$(BUILD)/tests/misbehaving.so: $(BUILD)/tests/apps/misbehaving.o
+	$(link_app)
 
 # The black-box tests need an interpreter with pytest: Debian's python3-pytest serves
 # /usr/bin/python3, which is not always the first python3 on PATH.
 PYTHON = $(shell for p in /usr/bin/python3 python3; do $$p -c 'import pytest' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
 test: deps
-	$(MAKE) all $(UNIT_TESTS)
+	$(MAKE) all $(UNIT_TESTS) $(TEST_APPS)
 	$(MAKE) unit-test black-box-test
 
 unit-test: $(UNIT_TESTS)
@@ -86,12 +110,12 @@ diff-%:
 
 # ---- editors ------------------------------------------------------------------------------------
 compile_commands.json:
-	@{ echo '['; sep=''; for f in $$(find common part*_* tests/unit -name '*.cpp' | sort); do \
+	@{ echo '['; sep=''; for f in $$(find common part*_* tests/unit tests/apps -name '*.cpp' | sort); do \
 	  printf '%s{"directory":"%s","file":"%s","command":"%s %s -c %s"}\n' "$$sep" "$$PWD" "$$f" \
 	    "$(CXX)" "$(ALL_CXXFLAGS)" "$$f"; sep=','; done; echo ']'; } > $@
 	@echo "wrote $@"
 
-CPP_FILES = $(shell find common part*_* tests -name '*.cpp' -o -name '*.hpp' -o -name '*.h' | sort)
+CPP_FILES = $(shell find common part*_* tests -name '*.cpp' -o -name '*.hpp' -o -name '*.[ch]' | sort)
 format:
 	clang-format -i $(CPP_FILES)
 format-check:

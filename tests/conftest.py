@@ -36,6 +36,7 @@ class Stage:
 
 ALL_STAGES = [
     Stage("part1", 1, "part1/server"),
+    Stage("part2", 2, "part2/server"),
 ]
 
 

@@ -1,0 +1,30 @@
+// common/hello_app.cpp: the built-in app, written against the gateway interface.
+#include "common/hello_app.hpp"
+
+#include <string>
+
+#include "common/gateway_app.hpp"
+
+namespace {
+
+constexpr std::string_view kText = "text/plain; charset=utf-8";
+
+void hello(AppCall& call) {
+  std::string path(call.get("PATH_INFO"));
+  std::string_view method = call.get("REQUEST_METHOD");
+  if (path != "/hello") return respond(call, "404 Not Found", kText, "404 Not Found: " + path + "\n");
+  if (method != "GET" && method != "HEAD") {
+    call.start_response("405 Method Not Allowed",
+                        {{"Content-Type", std::string(kText)}, {"Allow", "GET, HEAD"}});
+    return call.write("405 Method Not Allowed: " + std::string(method) + " " + path + "\n");
+  }
+  respond(call, "200 OK", kText, "Hello, World!");
+}
+
+int call_hello(const gateway_call* call) {
+  return run_app(call, hello);
+}
+
+}  // namespace
+
+const gateway_app hello_app = {GATEWAY_ABI_VERSION, "hello", call_hello};
