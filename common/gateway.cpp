@@ -9,7 +9,7 @@
 #include "common/hello_app.hpp"
 #include "common/log.hpp"
 
-const gateway_app& load_app(const std::string& spec) {
+const gateway_app& load_app(const std::string& spec, const std::string& argument) {
   if (spec.empty()) return hello_app;
   std::string path = spec;
   std::string symbol = "app";
@@ -35,6 +35,14 @@ const gateway_app& load_app(const std::string& spec) {
         2);
   }
   if (app->call == nullptr) die("cannot load app: " + path + ":" + symbol + " has no call function", 2);
+  if (app->init == nullptr && !argument.empty()) die("app " + path + ":" + symbol + " takes no argument", 2);
+  if (app->init != nullptr) {
+    char error[512] = "";
+    if (app->init(argument.empty() ? nullptr : argument.c_str(), error, sizeof error) != 0) {
+      error[sizeof error - 1] = '\0';
+      die("app " + path + ":" + symbol + " failed to start: " + error, 2);
+    }
+  }
   return *app;  // never dlclose()d: the app lives as long as the server
 }
 

@@ -20,9 +20,10 @@
 using Environ = std::map<std::string, std::string>;
 
 // The app named by `spec`, "path/to/app.so" or "path/to/app.so:symbol" (the symbol defaults to
-// `app`), or the built-in hello app when `spec` is empty. On failure (no such file, no such
-// symbol, another ABI version) prints one line and exits with status 2.
-const gateway_app& load_app(const std::string& spec);
+// `app`), or the built-in hello app when `spec` is empty; its init() is called with `argument`
+// (empty: none). On failure (no such file, no such symbol, another ABI version, an init that
+// fails, an argument for an app that takes none) prints one line and exits with status 2.
+const gateway_app& load_app(const std::string& spec, const std::string& argument);
 
 // The environ for one request: the CGI variables of RFC 3875, one HTTP_* variable per request
 // header, and the gateway's own "gateway.*" variables (the analogs of WSGI's "wsgi.*").

@@ -6,7 +6,8 @@
  * start_response callable. Plain C, so that an app can be written in C, C++ or anything else
  * that can export a C symbol, and built separately from the server.
  *
- * For each request the server fills a `struct gateway_call` and invokes app->call(call). The app
+ * The server calls app->init(argument) once, if the app has one, then for each request it fills a `struct
+ * gateway_call` and invokes app->call(call). The app
  *   1. reads the environ (CGI and gateway variables, sorted by name),
  *   2. calls start_response(server, "200 OK", headers, count) exactly once,
  *   3. calls write(server, bytes, size) for each piece of the body (none for an empty body),
@@ -57,6 +58,11 @@ struct gateway_app {
   unsigned abi_version; /* GATEWAY_ABI_VERSION as the app was built */
   const char *name;     /* for the log */
   int (*call)(const struct gateway_call *call);
+  /* Optional (NULL if the app needs none): called once when the server loads the app, before it
+   * listens (and so before any fork), with the ARGUMENT that followed APP on the command line, or
+   * NULL. Returns 0, or non-zero with a message in `error` (at most `error_size` bytes, NUL
+   * included): the server prints it and exits with status 2. */
+  int (*init)(const char *argument, char *error, size_t error_size);
 };
 
 #ifdef __cplusplus

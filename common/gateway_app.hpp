@@ -4,8 +4,8 @@
 //     call.start_response("200 OK", {{"Content-Type", "text/plain; charset=utf-8"}});
 //     call.write("Hello, World!");
 //   }
-//   extern "C" const gateway_app app = {GATEWAY_ABI_VERSION, "hello",
-//                                       [](const gateway_call* c) { return run_app(c, hello); }};
+//   extern "C" const gateway_app app = {
+//       GATEWAY_ABI_VERSION, "hello", [](const gateway_call* c) { return run_app(c, hello); }, nullptr};
 #pragma once
 
 #include <string>

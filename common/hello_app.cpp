@@ -27,4 +27,4 @@ int call_hello(const gateway_call* call) {
 
 }  // namespace
 
-const gateway_app hello_app = {GATEWAY_ABI_VERSION, "hello", call_hello};
+const gateway_app hello_app = {GATEWAY_ABI_VERSION, "hello", call_hello, nullptr};

@@ -29,10 +29,11 @@ constexpr int kRequestQueueSize = 128;
 // Whether each request is served in a process of its own (gateway.multiprocess in the environ).
 constexpr bool kMultiprocess = false;
 
-constexpr std::string_view kUsage = R"(usage: server [--host HOST] [--port PORT] [APP]
+constexpr std::string_view kUsage = R"(usage: server [--host HOST] [--port PORT] [APP [ARGUMENT]]
 
 Serves the gateway app APP over HTTP/1.1. APP is path/to/app.so or path/to/app.so:symbol (the
-symbol defaults to "app"); without APP the built-in hello app answers /hello.
+symbol defaults to "app"); ARGUMENT, if given, is handed to the app when it is loaded (the WSGI
+bridge takes module:callable). Without APP the built-in hello app answers /hello.
 
   --host HOST   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port PORT   TCP port to listen on (default 8888; 0 lets the kernel choose one)
@@ -42,7 +43,8 @@ symbol defaults to "app"); without APP the built-in hello app answers /hello.
 struct Options {
   std::string host = "127.0.0.1";
   int port = 8888;
-  std::string app;  // empty: the built-in hello app
+  std::string app;           // empty: the built-in hello app
+  std::string app_argument;  // for the app's init()
 };
 
 Options parse_options(int argc, char** argv) {
@@ -54,6 +56,8 @@ Options parse_options(int argc, char** argv) {
       options.port = static_cast<int>(args.integer(0, 65535));
     } else if (args.is_positional() && options.app.empty()) {
       options.app = args.current();
+    } else if (args.is_positional() && options.app_argument.empty()) {
+      options.app_argument = args.current();
     } else {
       args.reject();
     }
@@ -114,7 +118,7 @@ void handle_connection(int fd, const SocketAddress& server, const SocketAddress&
 int main(int argc, char** argv) {
   Options options = parse_options(argc, argv);
   // Step 1: load the app, before listening, so that a bad APP is an error at once.
-  const gateway_app& app = load_app(options.app);
+  const gateway_app& app = load_app(options.app, options.app_argument);
   log_line("Loaded app '%s' from %s", app.name,
            options.app.empty() ? "the server itself" : options.app.c_str());
   UniqueFd listener = open_listener(options);

@@ -120,14 +120,24 @@ def test_an_app_error_message_reaches_the_log(stage, servers):
     (f"{MISBEHAVING}:future_abi", "was built for gateway ABI 2, this server speaks 1"),
     (f"{MISBEHAVING}:no_call", "has no call function"),
     (f"{MISBEHAVING}:", "APP must be path/to/app.so[:symbol]"),
+    (f"{MISBEHAVING}:starts_twice extra", "takes no argument"),
+    (f"{MISBEHAVING}:init_fails thing", f"app {MISBEHAVING}:init_fails failed to start: cannot use 'thing'"),
+    (f"{MISBEHAVING}:init_ok one two", "unexpected argument 'two'"),
 ])
 def test_a_bad_app_is_a_one_line_error_and_exit_2_before_listening(stage, app, message):
-    result = subprocess.run([os.path.join(ROOT, stage.binary), "--port", "0", app], cwd=ROOT,
+    result = subprocess.run([os.path.join(ROOT, stage.binary), "--port", "0", *app.split()], cwd=ROOT,
                             capture_output=True, text=True, timeout=10)
     assert result.returncode == 2
     assert message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    if "unexpected argument" not in message:  # that one is followed by the usage
+        assert len(result.stderr.strip().splitlines()) == 1
     assert "Serving HTTP" not in result.stdout
+
+
+@pytest.mark.stages(first=2)
+def test_an_argument_after_app_goes_to_its_init(stage, servers):
+    server = servers(stage, f"{MISBEHAVING}:init_ok", "an-argument")
+    assert request(server.port).status == 200
 
 
 @pytest.mark.stages(first=2)

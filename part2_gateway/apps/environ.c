@@ -44,4 +44,4 @@ static int environ_app(const struct gateway_call *call) {
   return 0;
 }
 
-const struct gateway_app app = {GATEWAY_ABI_VERSION, "environ", environ_app};
+const struct gateway_app app = {.abi_version = GATEWAY_ABI_VERSION, .name = "environ", .call = environ_app};

@@ -64,4 +64,4 @@ void greeter(AppCall& call) {
 }  // namespace
 
 extern "C" const gateway_app app = {GATEWAY_ABI_VERSION, "greeter",
-                                    [](const gateway_call* call) { return run_app(call, greeter); }};
+                                    [](const gateway_call* call) { return run_app(call, greeter); }, nullptr};

@@ -31,7 +31,7 @@ Environ environ_for(const std::string& text, bool multiprocess = false) {
 
 // An app made of a lambda, for checking what the server does with each kind of behaviour.
 gateway_app app_of(int (*call)(const gateway_call*)) {
-  return {GATEWAY_ABI_VERSION, "test", call};
+  return {GATEWAY_ABI_VERSION, "test", call, nullptr};
 }
 
 const gateway_pair kText[] = {{{"Content-Type", 12}, {"text/plain", 10}}};
