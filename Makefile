@@ -39,8 +39,8 @@ define link_app
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -shared -o $@ $^
 endef
 
-.PHONY: all help part1 part2 test unit-test black-box-test deps clean compile_commands.json format format-check
-all: part1 part2
+.PHONY: all help part1 part2 part3 test unit-test black-box-test deps clean compile_commands.json format format-check
+all: part1 part2 part3
 
 # ---- common/: what earlier stages taught, shared by every later one ----------------------------
 COMMON_SOURCES := $(wildcard common/*.cpp)
@@ -62,6 +62,19 @@ part2/environ.so: $(BUILD)/part2_gateway/apps/environ.o
 	$(link_app)
 part2/greeter.so: $(BUILD)/part2_gateway/apps/greeter.o $(BUILD)/part2_gateway/apps/tinyweb.o $(COMMON)
 	$(link_app)
+
+# The comparison server needs Boost.Asio (Debian: libboost-dev), the one use of Boost here; without
+# it, part3 builds the rest and says so.
+HAVE_ASIO := $(shell printf '\043if __has_include(<boost/asio.hpp>)\nyes\n\043endif\n' | $(CXX) -E -P -x c++ - 2>/dev/null)
+part3: part3/server part3/client $(if $(HAVE_ASIO),part3/asio_server,no-asio)
+part3/server: $(BUILD)/part3_sockets/server.o $(COMMON)
+	$(link)
+part3/asio_server: $(BUILD)/part3_sockets/asio_server.o $(COMMON)
+	$(link)
+part3/client: $(BUILD)/part3_sockets/client.o $(COMMON)
+	$(link)
+no-asio:
+	@echo "note: part3/asio_server not built: it needs Boost.Asio (sudo apt-get install libboost-dev)"
 
 # ---- compiling: every .cpp (and .c) into build/, with its header dependencies ---------------------
 $(BUILD)/%.o: %.cpp $(BUILD)/flags

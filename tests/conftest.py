@@ -37,6 +37,8 @@ class Stage:
 ALL_STAGES = [
     Stage("part1", 1, "part1/server"),
     Stage("part2", 2, "part2/server"),
+    Stage("part3", 3, "part3/server"),
+    Stage("part3-asio", 3, "part3/asio_server"),
 ]
 
 
@@ -205,6 +207,16 @@ def reap_orphans(stage):
 
 
 _RUNNING = []  # the Popen objects of servers started and not yet stopped: our own children
+
+
+def reap_stray_zombies():
+    """Reap zombies re-parented to us by a tool a test ran (a browser's helper processes, say),
+    so that a server's teardown does not take them for its own. Call it while servers run: their
+    children are still theirs, not ours."""
+    running = {process.pid for process in _RUNNING}
+    for pid, state in children_of(os.getpid()).items():
+        if state == "Z" and pid not in running:
+            os.waitpid(pid, 0)
 
 
 @pytest.fixture

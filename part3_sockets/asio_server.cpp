@@ -1,0 +1,202 @@
+// part3_sockets/asio_server.cpp: server.cpp again, with Boost.Asio doing the socket calls. The two
+// files are the same program step for step (compare them: `diff part3_sockets/server.cpp
+// part3_sockets/asio_server.cpp`), so that what Asio does for you, and what it costs, shows.
+// Reading the request and writing the answer stay with common/connection, as in server.cpp: Asio's
+// synchronous reads have no timeout, and the same timeouts make the same answers.
+//
+// NOTES.md, Part 3, walks through this file.   make part3 && ./part3/asio_server --delay 5
+//                                              curl -v http://127.0.0.1:8888/hello (twice at once)
+
+// ---- includes --------------------------------------------------------------------------------
+#include <cstring>
+#include <string>
+#include <utility>  // before Asio: Boost 1.74's Asio uses std::exchange without including it
+
+#include <boost/asio.hpp>
+
+#include "common/connection.hpp"
+#include "common/gateway.hpp"
+#include "common/http_request.hpp"
+#include "common/http_response.hpp"
+#include "common/log.hpp"
+#include "common/net.hpp"
+#include "common/options.hpp"
+#include "common/stop.hpp"
+
+using boost::asio::ip::tcp;
+
+// ---- limits and options ----------------------------------------------------------------------
+// How many connections the kernel may hold for us while we are busy (REQUEST_QUEUE_SIZE): the
+// default of --backlog.
+constexpr int kRequestQueueSize = 128;
+// Whether each request is served in a process of its own (gateway.multiprocess in the environ).
+constexpr bool kMultiprocess = false;
+
+constexpr std::string_view kUsage = R"(usage: server [--host HOST] [--port PORT] [APP [ARGUMENT]]
+
+Serves the gateway app APP over HTTP/1.1. APP is path/to/app.so or path/to/app.so:symbol (the
+symbol defaults to "app"); ARGUMENT, if given, is handed to the app when it is loaded (the WSGI
+bridge takes module:callable). Without APP the built-in hello app answers /hello.
+
+  --host HOST   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  --port PORT   TCP port to listen on (default 8888; 0 lets the kernel choose one)
+  --backlog N   connections the kernel may queue while the server is busy (default 128)
+  --delay SECONDS
+                pause after answering each request, before closing the connection: while
+                it pauses, the next client waits in the queue
+  --help        show this help
+)";
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 8888;
+  int backlog = kRequestQueueSize;
+  double delay = 0;          // seconds
+  std::string app;           // empty: the built-in hello app
+  std::string app_argument;  // for the app's init()
+};
+
+Options parse_options(int argc, char** argv) {
+  Options options;
+  for (ArgReader args(argc, argv, kUsage); args.next();) {
+    if (args.is("--host")) {
+      options.host = args.text();
+    } else if (args.is("--port")) {
+      options.port = static_cast<int>(args.integer(0, 65535));
+    } else if (args.is("--backlog")) {
+      options.backlog = static_cast<int>(args.integer(1, 65535));
+    } else if (args.is("--delay")) {
+      options.delay = args.number(0, 3600);
+    } else if (args.is_positional() && options.app.empty()) {
+      options.app = args.current();
+    } else if (args.is_positional() && options.app_argument.empty()) {
+      options.app_argument = args.current();
+    } else {
+      args.reject();
+    }
+  }
+  return options;
+}
+
+// An Asio endpoint as the SocketAddress that common/ takes: both wrap the same sockaddr.
+SocketAddress to_socket_address(const tcp::endpoint& endpoint) {
+  SocketAddress address;
+  std::memcpy(&address.storage, endpoint.data(), endpoint.size());
+  address.length = static_cast<socklen_t>(endpoint.size());
+  return address;
+}
+
+// ---- socket setup ----------------------------------------------------------------------------
+// The server's side of the socket sequence, one call at a time: socket, setsockopt, bind, listen.
+// (A client calls only socket and connect: its kernel picks a free ephemeral port for it.)
+tcp::acceptor open_listener(boost::asio::io_context& io, const Options& options) {
+  boost::system::error_code error;
+  tcp::resolver resolver(io);
+  auto found = resolver.resolve(options.host, std::to_string(options.port),
+                                tcp::resolver::passive | tcp::resolver::numeric_service, error);
+  if (error) die("cannot resolve host '" + options.host + "': " + error.message());
+  tcp::endpoint address = found.begin()->endpoint();
+
+  // 1. Create a TCP/IP socket: an endpoint of the address's family (IPv4 or IPv6) that carries a
+  //    byte stream (SOCK_STREAM: TCP). The kernel answers with a new file descriptor.
+  tcp::acceptor listener(io);
+  listener.open(address.protocol(), error);
+  if (error) die("socket: " + error.message());
+  log_line("socket()     -> descriptor %d", listener.native_handle());
+
+  // 2. Set its options. SO_REUSEADDR lets a restarted server bind its port at once: the
+  //    connections of its previous run linger in TIME_WAIT for a minute, and without this option
+  //    bind() would fail with "Address already in use" until they are gone.
+  listener.set_option(tcp::acceptor::reuse_address(true), error);
+  if (error) die("setsockopt: " + error.message());
+  log_line("setsockopt() SO_REUSEADDR on");
+
+  // 3. Bind the local address: the IP and port that clients will connect to.
+  listener.bind(address, error);
+  if (error) die("bind: " + error.message());
+  log_line("bind()       %s", to_socket_address(address).to_string().c_str());
+
+  // 4. Listen: the socket becomes passive. From now on the kernel completes connections for us
+  //    and queues them, up to `backlog` of them, until accept() takes each one.
+  listener.listen(options.backlog, error);
+  if (error) die("listen: " + error.message());
+  log_line("listen()     backlog %d", options.backlog);
+  return listener;
+}
+
+// A TCP connection is named by its socket pair: (local IP, local port, foreign IP, foreign port).
+// Our end has the server's well-known port; the client's end, the ephemeral port it was given.
+void log_socket_pair(tcp::socket& client) {
+  boost::system::error_code error;
+  tcp::endpoint local = client.local_endpoint(error);     // getsockname()
+  tcp::endpoint foreign = client.remote_endpoint(error);  // getpeername()
+  log_line("accept()     -> descriptor %d, socket pair (%s, %d, %s, %d)", client.native_handle(),
+           local.address().to_string().c_str(), local.port(), foreign.address().to_string().c_str(),
+           foreign.port());
+}
+
+// ---- connection ------------------------------------------------------------------------------
+// Steps 2 to 7 for one connection: read and parse a request, build the environ, call the app,
+// build the response from what it gave, and send it. The caller closes the connection.
+void handle_connection(int fd, const SocketAddress& server, const SocketAddress& client,
+                       const gateway_app& app) {
+  // Steps 2 and 3: read the request and parse it, together, since only the parser can tell
+  // when the request is complete.
+  RequestParser parser;
+  ReadResult got = read_request(fd, parser);
+  if (got.status == ReadStatus::Gone) {  // nothing to answer, such as a browser's unused preconnection
+    log_line("%s %s", client.to_string().c_str(), got.detail.c_str());
+    return;
+  }
+  const Request& request = parser.request();
+  Response response = error_response(got.http_status, got.detail);
+  if (got.status == ReadStatus::Complete) {
+    // Step 4: the environ, every variable taken from the parsed request and the connection.
+    Environ environ = build_environ(request, server, client, kMultiprocess);
+    // Step 5: call the app with environ and start_response; it writes the body.
+    AppResult result = call_app(app, environ);
+    if (!result.fault.empty()) log_line("app fault: %s", result.fault.c_str());  // the client gets 500
+    // Step 6: the response, from the status and headers given to start_response, and the body.
+    response = build_response(result);
+  }
+  // Step 7: send it.
+  bool include_body = request.method != "HEAD";  // HEAD: the same headers, no body
+  if (!send_response(fd, response, include_body)) {
+    log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(errno));
+  }
+  log_request(client.to_string(), request, response.status, include_body ? response.body.size() : 0);
+  if (got.status == ReadStatus::Bad || parser.excess_bytes() > 0) drain_before_close(fd);
+}
+
+// ---- main ------------------------------------------------------------------------------------
+int main(int argc, char** argv) {
+  Options options = parse_options(argc, argv);
+  // Step 1: load the app, before listening, so that a bad APP is an error at once.
+  const gateway_app& app = load_app(options.app, options.app_argument);
+  log_line("Loaded app '%s' from %s", app.name,
+           options.app.empty() ? "the server itself" : options.app.c_str());
+  boost::asio::io_context io;
+  tcp::acceptor listener = open_listener(io, options);
+  SocketAddress bound = to_socket_address(listener.local_endpoint());  // the port, if the kernel chose it
+  log_line("Serving HTTP on %s port %d (http://%s/) ...", bound.ip().c_str(), bound.port(),
+           bound.to_string().c_str());
+  install_stop_handlers(listener.native_handle());
+
+  while (!stop_requested()) {
+    tcp::endpoint peer;
+    tcp::socket client(io);
+    boost::system::error_code error;
+    listener.accept(client, peer, error);
+    if (error) {
+      if (!stop_requested()) log_line("accept: %s", error.message().c_str());
+      continue;
+    }
+    log_socket_pair(client);
+    handle_connection(client.native_handle(), bound, to_socket_address(peer), app);
+    // While we pause, the server serves no one: the next client waits in the listen queue.
+    if (options.delay > 0) pause_for(options.delay);
+    client.close(error);  // close(): the client sees the end of the connection
+  }
+  log_line("Shutting down");
+  return 0;
+}
