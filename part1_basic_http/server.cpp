@@ -141,7 +141,11 @@ int main(int argc, char** argv) {
     SocketAddress peer;
     UniqueFd client(accept(listener.get(), peer.get(), &peer.length));
     if (!client) {
-      if (!stop_requested()) log_line("accept: %s", std::strerror(errno));
+      int error = errno;
+      if (!stop_requested()) log_line("accept: %s", std::strerror(error));
+      // Out of descriptors (Part 5 runs a server out of them): wait for one to be freed instead of
+      // failing again at once, in a loop that would take all the CPU.
+      if (error == EMFILE || error == ENFILE) pause_for(0.1);
       continue;
     }
     handle_connection(client.get(), peer);

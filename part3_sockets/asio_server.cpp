@@ -8,6 +8,7 @@
 //                                              curl -v http://127.0.0.1:8888/hello (twice at once)
 
 // ---- includes --------------------------------------------------------------------------------
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <utility>  // before Asio: Boost 1.74's Asio uses std::exchange without including it
@@ -189,6 +190,9 @@ int main(int argc, char** argv) {
     listener.accept(client, peer, error);
     if (error) {
       if (!stop_requested()) log_line("accept: %s", error.message().c_str());
+      // Out of descriptors (Part 5 runs a server out of them): wait for one to be freed instead of
+      // failing again at once, in a loop that would take all the CPU.
+      if (error.value() == EMFILE || error.value() == ENFILE) pause_for(0.1);
       continue;
     }
     log_socket_pair(client);
