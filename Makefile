@@ -39,8 +39,8 @@ define link_app
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -shared -o $@ $^
 endef
 
-.PHONY: all help part1 part2 part3 test unit-test black-box-test deps clean compile_commands.json format format-check
-all: part1 part2 part3
+.PHONY: all help part1 part2 part3 part4 test unit-test black-box-test deps clean compile_commands.json format format-check
+all: part1 part2 part3 part4
 
 # ---- common/: what earlier stages taught, shared by every later one ----------------------------
 COMMON_SOURCES := $(wildcard common/*.cpp)
@@ -71,10 +71,15 @@ part3/server: $(BUILD)/part3_sockets/server.o $(COMMON)
 	$(link)
 part3/asio_server: $(BUILD)/part3_sockets/asio_server.o $(COMMON)
 	$(link)
-part3/client: $(BUILD)/part3_sockets/client.o $(COMMON)
-	$(link)
 no-asio:
 	@echo "note: part3/asio_server not built: it needs Boost.Asio (sudo apt-get install libboost-dev)"
+
+# From here on each stage also gets the load client of Part 3, to point at its server.
+part4: part4/server part4/client
+part4/server: $(BUILD)/part4_descriptors/server.o $(COMMON)
+	$(link)
+part%/client: $(BUILD)/part3_sockets/client.o $(COMMON)
+	$(link)
 
 # ---- compiling: every .cpp (and .c) into build/, with its header dependencies ---------------------
 $(BUILD)/%.o: %.cpp $(BUILD)/flags

@@ -3,7 +3,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -11,16 +10,18 @@
 #include <cstring>
 
 void log_line(const char* format, ...) {
-  char buffer[2048];
   va_list args;
   va_start(args, format);
-  int n = std::vsnprintf(buffer, sizeof buffer - 1, format, args);
+  va_list again;
+  va_copy(again, args);
+  int n = std::vsnprintf(nullptr, 0, format, args);
   va_end(args);
-  if (n < 0) return;
-  std::size_t length = std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buffer - 2);
-  buffer[length++] = '\n';
-  for (std::size_t done = 0; done < length;) {  // write() may be cut short or interrupted
-    ssize_t written = ::write(STDOUT_FILENO, buffer + done, length - done);
+  std::string line(n > 0 ? static_cast<std::size_t>(n) : 0, '\0');
+  if (n > 0) std::vsnprintf(line.data(), line.size() + 1, format, again);
+  va_end(again);
+  line += '\n';
+  for (std::size_t done = 0; done < line.size();) {  // write() may be cut short or interrupted
+    ssize_t written = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);
     if (written < 0 && errno == EINTR) continue;
     if (written <= 0) return;
     done += static_cast<std::size_t>(written);

@@ -39,6 +39,7 @@ ALL_STAGES = [
     Stage("part2", 2, "part2/server"),
     Stage("part3", 3, "part3/server"),
     Stage("part3-asio", 3, "part3/asio_server"),
+    Stage("part4", 4, "part4/server"),
 ]
 
 
@@ -132,12 +133,13 @@ class Server:
             self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
 
 
-def start_server(stage, *args, preexec_fn=None, expect_listen=True):
-    """Start `stage`'s binary with --port 0 and wait for its Serving line."""
+def start_server(stage, *args, preexec_fn=None, expect_listen=True, wrapper=()):
+    """Start `stage`'s binary with --port 0 and wait for its Serving line. `wrapper` is a command
+    that runs the server in the end by exec (so that the pid is the server's)."""
     binary = os.path.join(ROOT, stage.binary)
     if not os.access(binary, os.X_OK):
         pytest.fail(f"{stage.binary} is not built: run `make test` (or `make all`) first")
-    process = subprocess.Popen([binary, "--port", "0", *args], cwd=ROOT, stdout=subprocess.PIPE,
+    process = subprocess.Popen([*wrapper, binary, "--port", "0", *args], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=preexec_fn)
     server = Server(stage, args, process)
     server._reader = threading.Thread(target=server._read_output, daemon=True)
@@ -209,14 +211,26 @@ def reap_orphans(stage):
 _RUNNING = []  # the Popen objects of servers started and not yet stopped: our own children
 
 
-def reap_stray_zombies():
-    """Reap zombies re-parented to us by a tool a test ran (a browser's helper processes, say),
-    so that a server's teardown does not take them for its own. Call it while servers run: their
-    children are still theirs, not ours."""
-    running = {process.pid for process in _RUNNING}
-    for pid, state in children_of(os.getpid()).items():
-        if state == "Z" and pid not in running:
-            os.waitpid(pid, 0)
+def reap_strays(timeout=5.0):
+    """Wait for, and reap, the processes a tool a test ran left re-parented to us (a browser's
+    helper processes, say), so that a server's teardown does not take them for its own. Call it
+    while the servers run: their children are still theirs, not ours. Killed after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = {process.pid for process in _RUNNING}
+        strays = {pid: state for pid, state in children_of(os.getpid()).items() if pid not in running}
+        for pid, state in strays.items():
+            if state == "Z":
+                os.waitpid(pid, 0)
+        live = [pid for pid, state in strays.items() if state != "Z"]
+        if not live:
+            return
+        if time.monotonic() > deadline:
+            for pid in live:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, ALL_STAGES, connect, exchange, parse_response, read_until_closed, reap_stray_zombies, request
+from conftest import ROOT, ALL_STAGES, connect, exchange, parse_response, read_until_closed, reap_strays, request
 
 CLIENT = os.path.join(ROOT, "part3/client")
 
@@ -162,7 +162,7 @@ def test_a_browser_loads_hello_from_the_iterative_server(stage, servers, tmp_pat
          f"--user-data-dir={tmp_path}", "--dump-dom", f"http://127.0.0.1:{server.port}/hello"],
         capture_output=True, text=True, timeout=60)
     elapsed = time.monotonic() - start
-    reap_stray_zombies()  # chromium's helper processes, re-parented to pytest
+    reap_strays()  # chromium's helper processes, re-parented to pytest
     assert "Hello, World!" in result.stdout, result.stderr[-2000:]
     # A browser may open connections it never uses; they must not freeze the iterative server.
     assert request(server.port).status == 200
