@@ -40,6 +40,7 @@ ALL_STAGES = [
     Stage("part3", 3, "part3/server"),
     Stage("part3-asio", 3, "part3/asio_server"),
     Stage("part4", 4, "part4/server"),
+    Stage("part5", 5, "part5/server", forks=True, leaves_zombies=True),
 ]
 
 
@@ -92,6 +93,25 @@ def children_of(pid):
 
 def zombie_children(pid):
     return sorted(p for p, state in children_of(pid).items() if state == "Z")
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time the process has used so far (utime + stime in /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until(condition, timeout=10.0, interval=0.02):
+    """Poll `condition` until it returns something true, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
 
 
 def fd_count(pid):
