@@ -39,8 +39,8 @@ define link_app
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -shared -o $@ $^
 endef
 
-.PHONY: all help part1 part2 part3 part4 part5 test unit-test black-box-test deps clean compile_commands.json format format-check
-all: part1 part2 part3 part4 part5
+.PHONY: all help part1 part2 part3 part4 part5 part6 test unit-test black-box-test deps clean compile_commands.json format format-check
+all: part1 part2 part3 part4 part5 part6
 
 # ---- common/: what earlier stages taught, shared by every later one ----------------------------
 COMMON_SOURCES := $(wildcard common/*.cpp)
@@ -80,6 +80,9 @@ part4/server: $(BUILD)/part4_descriptors/server.o $(COMMON)
 	$(link)
 part5: part5/server part5/client
 part5/server: $(BUILD)/part5_fork/server.o $(COMMON)
+	$(link)
+part6: part6/server part6/client
+part6/server: $(BUILD)/part6_zombies/server.o $(COMMON)
 	$(link)
 part%/client: $(BUILD)/part3_sockets/client.o $(COMMON)
 	$(link)

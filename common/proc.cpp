@@ -134,6 +134,27 @@ std::string describe_descriptor(int fd) {
   return std::to_string(fd) + " -> " + target;
 }
 
+std::vector<int> child_processes() {
+  std::vector<int> children;
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return children;
+  while (dirent* entry = readdir(dir)) {
+    int pid = std::atoi(entry->d_name);
+    std::string stat;
+    if (pid <= 0 || !read_file(("/proc/" + std::string(entry->d_name) + "/stat").c_str(), stat)) continue;
+    // "PID (name) STATE PPID ...": the name may hold spaces and parentheses, so read after the last ')'.
+    std::size_t paren = stat.rfind(')');
+    int parent = 0;
+    char state = 0;
+    if (paren != std::string::npos && std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &parent) == 2 &&
+        parent == getpid()) {
+      children.push_back(pid);
+    }
+  }
+  closedir(dir);
+  return children;
+}
+
 std::string descriptor_table(int backlog) {
   std::string text = "Process " + std::to_string(getpid()) + ": its file descriptors, from /proc/self/fd\n";
 

@@ -35,6 +35,10 @@ bool list_descriptors(std::vector<Descriptor>& descriptors, std::string& error);
 // "4 -> socket:[24700]": one descriptor and what it is, for a log line.
 std::string describe_descriptor(int fd);
 
+// The PIDs of this process's children that have not been reaped yet (running or zombies), from
+// the parent field of every /proc/PID/stat. Empty if /proc cannot be read.
+std::vector<int> child_processes();
+
 // The whole table, as /fds shows it: the descriptor limit, the listen backlog asked for and
 // what the kernel makes of it, and every descriptor, with the state and addresses of TCP sockets.
 std::string descriptor_table(int backlog);

@@ -41,6 +41,7 @@ ALL_STAGES = [
     Stage("part3-asio", 3, "part3/asio_server"),
     Stage("part4", 4, "part4/server"),
     Stage("part5", 5, "part5/server", forks=True, leaves_zombies=True),
+    Stage("part6", 6, "part6/server", forks=True),
 ]
 
 
@@ -54,6 +55,24 @@ def pytest_configure(config):
     # this process instead of to init, so that teardown can see it (and reap it).
     PR_SET_CHILD_SUBREAPER = 36
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+# Rows of the zombie table, filled by test_zombies.py and printed when the suite ends.
+ZOMBIE_TABLE = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not ZOMBIE_TABLE:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("The zombie table: the same bursts of 128 clients at once (part3/client --max-clients 128),")
+    write("zombie children counted from /proc/*/stat after each burst settled")
+    write("")
+    write(f"{'server':<28} {'zombies after each burst':<26} {'descriptors before -> after':<28}")
+    for name, zombies, before, after in ZOMBIE_TABLE:
+        write(f"{name:<28} {', '.join(map(str, zombies)):<26} {before} -> {after}")
+    write("")
 
 
 def pytest_generate_tests(metafunc):
@@ -333,3 +352,21 @@ def request(port, method="GET", target="/hello", headers=None, body=b"", version
         lines.append(f"Content-Length: {len(body)}")
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
     return parse_response(exchange(port, raw))
+
+
+# ---- servers that outlive one test (module-scoped fixtures) ----------------------------------------
+
+def start_tracked_server(stage, *args, **kwargs):
+    """Start a server outside the `servers` fixture, for a fixture that shares it between tests.
+    It is listed as running, so that another test's teardown does not take it for an orphan."""
+    server = start_server(stage, *args, **kwargs)
+    _RUNNING.append(server.process)
+    return server
+
+
+def stop_tracked_server(server):
+    """Stop a server from start_tracked_server(); returns what went wrong, as stop_server() does.
+    Call it from the test's own thread: two stops at once would take each other's servers for
+    orphans."""
+    _RUNNING.remove(server.process)
+    return stop_server(server)

@@ -3,11 +3,10 @@
 import os
 import re
 import shutil
-import threading
 
 import pytest
 
-from conftest import connect, fd_count, parse_response, read_until_closed, request
+from conftest import connect, fd_count, parse_response, request
 
 
 def fds_page(port):

@@ -2,8 +2,10 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 
 #include "common/proc.hpp"
@@ -109,4 +111,16 @@ TEST_CASE("the descriptor table shows the limit, the backlog and a listening soc
   line = line.substr(0, line.find('\n'));
   CHECK(line.find("LISTEN") != std::string::npos);
   CHECK(line.find("127.0.0.1:") != std::string::npos);
+}
+
+TEST_CASE("child_processes lists a child until it is reaped, zombie included") {
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) _exit(0);
+  std::vector<int> children = child_processes();
+  CHECK(std::find(children.begin(), children.end(), pid) != children.end());  // running or a zombie
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  children = child_processes();
+  CHECK(std::find(children.begin(), children.end(), pid) == children.end());
 }

@@ -1,0 +1,314 @@
+// part6_zombies/server.cpp: the course's final server. Part 5's concurrent server, which now
+// reaps its children: a SIGCHLD handler waits for every child that has ended, so none is left a
+// zombie, and accept(), interrupted by that signal, is called again.
+//
+// NOTES.md, Part 6, walks through this file.   make part6 && ./part6/server
+//                                              ./part6/client --max-clients 128
+
+// ---- includes --------------------------------------------------------------------------------
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "common/connection.hpp"
+#include "common/gateway.hpp"
+#include "common/http_request.hpp"
+#include "common/http_response.hpp"
+#include "common/log.hpp"
+#include "common/net.hpp"
+#include "common/options.hpp"
+#include "common/proc.hpp"
+#include "common/stop.hpp"
+#include "common/unique_fd.hpp"
+
+// ---- limits and options ----------------------------------------------------------------------
+// How many connections the kernel may hold for us while we are busy (REQUEST_QUEUE_SIZE): the
+// default of --backlog.
+constexpr int kRequestQueueSize = 128;
+// Whether each request is served in a process of its own (gateway.multiprocess in the environ).
+constexpr bool kMultiprocess = true;
+// At shutdown, how long the children still serving are given to finish before they are killed.
+constexpr std::chrono::seconds kShutdownGrace{5};
+
+constexpr std::string_view kUsage = R"(usage: server [--host HOST] [--port PORT] [APP [ARGUMENT]]
+
+Serves the gateway app APP over HTTP/1.1. APP is path/to/app.so or path/to/app.so:symbol (the
+symbol defaults to "app"); ARGUMENT, if given, is handed to the app when it is loaded (the WSGI
+bridge takes module:callable). Without APP the built-in hello app answers /hello. Whatever the
+app, /fds shows the server's file descriptors.
+
+  --host HOST   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  --port PORT   TCP port to listen on (default 8888; 0 lets the kernel choose one)
+  --backlog N   connections the kernel may queue while the server is busy (default 128)
+  --delay SECONDS
+                pause after answering each request, before closing the connection: each
+                child pauses on its own, so other clients are served meanwhile
+  --help        show this help
+
+Demonstrations of the bugs this stage is about (off by default):
+  --parent-keeps-client   the parent does not close its copy of each client socket: clients
+                          never see the connection end, and the parent runs out of descriptors
+  --child-keeps-listener  each child keeps its copy of the listening socket open
+  --reap=wait             reap with one wait() per SIGCHLD, the course's first attempt, which
+                          leaves zombies when signals are lost (default: --reap=waitpid, a
+                          waitpid(-1, WNOHANG) loop that leaves none)
+)";
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 8888;
+  int backlog = kRequestQueueSize;
+  double delay = 0;          // seconds
+  std::string app;           // empty: the built-in hello app
+  std::string app_argument;  // for the app's init()
+
+  bool parent_keeps_client = false;  // the demonstrations
+  bool child_keeps_listener = false;
+  bool reap_with_wait = false;
+};
+
+Options parse_options(int argc, char** argv) {
+  Options options;
+  for (ArgReader args(argc, argv, kUsage); args.next();) {
+    if (args.is("--host")) {
+      options.host = args.text();
+    } else if (args.is("--port")) {
+      options.port = static_cast<int>(args.integer(0, 65535));
+    } else if (args.is("--backlog")) {
+      options.backlog = static_cast<int>(args.integer(1, 65535));
+    } else if (args.is("--delay")) {
+      options.delay = args.number(0, 3600);
+    } else if (args.is("--parent-keeps-client")) {
+      options.parent_keeps_client = true;
+    } else if (args.is("--child-keeps-listener")) {
+      options.child_keeps_listener = true;
+    } else if (args.is("--reap")) {
+      std::string how = args.text();
+      if (how != "wait" && how != "waitpid") args.fail("--reap is wait or waitpid, not '" + how + "'");
+      options.reap_with_wait = how == "wait";
+    } else if (args.is_positional() && options.app.empty()) {
+      options.app = args.current();
+    } else if (args.is_positional() && options.app_argument.empty()) {
+      options.app_argument = args.current();
+    } else {
+      args.reject();
+    }
+  }
+  return options;
+}
+
+// ---- socket setup ----------------------------------------------------------------------------
+// The server's side of the socket sequence, one call at a time: socket, setsockopt, bind, listen.
+// (A client calls only socket and connect: its kernel picks a free ephemeral port for it.)
+UniqueFd open_listener(const Options& options) {
+  SocketAddress address;
+  std::string error;
+  if (!resolve_address(options.host, options.port, address, error)) die(error);
+
+  // 1. Create a TCP/IP socket: an endpoint of the address's family (IPv4 or IPv6) that carries a
+  //    byte stream (SOCK_STREAM: TCP). The kernel answers with a new file descriptor.
+  UniqueFd listener(socket(address.family(), SOCK_STREAM, 0));
+  if (!listener) die_errno("socket");
+  log_line("socket()     -> descriptor %d", listener.get());
+
+  // 2. Set its options. SO_REUSEADDR lets a restarted server bind its port at once: the
+  //    connections of its previous run linger in TIME_WAIT for a minute, and without this option
+  //    bind() would fail with "Address already in use" until they are gone.
+  int on = 1;
+  if (setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) die_errno("setsockopt");
+  log_line("setsockopt() SO_REUSEADDR on");
+
+  // 3. Bind the local address: the IP and port that clients will connect to.
+  if (bind(listener.get(), address.get(), address.length) < 0) die_errno("bind");
+  log_line("bind()       %s", address.to_string().c_str());
+
+  // 4. Listen: the socket becomes passive. From now on the kernel completes connections for us
+  //    and queues them, up to `backlog` of them, until accept() takes each one.
+  if (listen(listener.get(), options.backlog) < 0) die_errno("listen");
+  log_line("listen()     backlog %d", options.backlog);
+  return listener;
+}
+
+// A TCP connection is named by its socket pair: (local IP, local port, foreign IP, foreign port).
+// Our end has the server's well-known port; the client's end, the ephemeral port it was given.
+void log_socket_pair(int fd) {
+  SocketAddress local;
+  SocketAddress foreign;
+  getsockname(fd, local.get(), &local.length);
+  getpeername(fd, foreign.get(), &foreign.length);
+  log_line("accept()     -> descriptor %d, socket pair (%s, %d, %s, %d)", fd, local.ip().c_str(),
+           local.port(), foreign.ip().c_str(), foreign.port());
+}
+
+// ---- reaping children ------------------------------------------------------------------------
+// A child that ends stays a zombie until its parent waits for it; the kernel tells the parent with
+// SIGCHLD. The handler waits, and counts; it does nothing else, since a signal may interrupt the
+// program anywhere, even inside malloc() or a log write, and a handler may only call functions that
+// are async-signal-safe (signal-safety(7)), which waitpid() is. The main loop logs the count.
+volatile std::sig_atomic_t g_reaped = 0;  // children reaped so far
+bool g_reap_with_wait = false;            // --reap=wait
+
+void reap_children(int) {
+  int saved_errno = errno;  // waitpid() sets errno: the code the signal interrupted must not see it change
+  if (g_reap_with_wait) {
+    // The first attempt: one wait() per signal. But signals are not queued: children that end
+    // while a SIGCHLD is already pending make no signal of their own, and stay zombies.
+    if (wait(nullptr) > 0) g_reaped = g_reaped + 1;
+  } else {
+    // The fix: reap every child that has ended, however many signals announced them. WNOHANG:
+    // when the children left are all still running, return 0 at once instead of waiting for one.
+    while (waitpid(-1, nullptr, WNOHANG) > 0) g_reaped = g_reaped + 1;
+  }
+  errno = saved_errno;
+}
+
+// Reap children from now on. No SA_RESTART in the flags: a SIGCHLD that arrives while accept()
+// waits makes accept() fail with EINTR, "Interrupted system call", and main() must call it again.
+// With SA_RESTART the kernel would restart accept() itself; glibc's signal() and Python set it,
+// which is why the course's lesson may not happen elsewhere. SA_NOCLDSTOP: no signal for children
+// that are merely stopped.
+void install_reaper(bool with_wait) {
+  g_reap_with_wait = with_wait;
+  struct sigaction action {};
+  action.sa_handler = reap_children;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &action, nullptr);
+}
+
+// At shutdown: give the children still serving kShutdownGrace to finish, kill those that remain,
+// and reap every child, so that none outlives the server as an orphan or a zombie.
+void reap_all_children() {
+  // From here on the main program reaps: block SIGCHLD, so that the handler cannot take a child
+  // from under the waitpid() calls below.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+  auto give_up = std::chrono::steady_clock::now() + kShutdownGrace;
+  while (std::chrono::steady_clock::now() < give_up) {
+    pid_t pid = waitpid(-1, nullptr, WNOHANG);
+    if (pid < 0) return;  // ECHILD: no children left
+    if (pid > 0) g_reaped = g_reaped + 1;
+    if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // Not yet reaped, so still ours: their PIDs cannot have been given to anyone else.
+  for (int pid : child_processes()) kill(pid, SIGKILL);
+  while (waitpid(-1, nullptr, 0) > 0) g_reaped = g_reaped + 1;
+}
+
+// ---- connection ------------------------------------------------------------------------------
+// Steps 2 to 7 for one connection: read and parse a request, build the environ, call the app,
+// build the response from what it gave, and send it. The caller closes the connection.
+void handle_connection(int fd, const SocketAddress& server, const SocketAddress& client,
+                       const gateway_app& app, int backlog) {
+  // Steps 2 and 3: read the request and parse it, together, since only the parser can tell
+  // when the request is complete.
+  RequestParser parser;
+  ReadResult got = read_request(fd, parser);
+  if (got.status == ReadStatus::Gone) {  // nothing to answer, such as a browser's unused preconnection
+    log_line("%s %s", client.to_string().c_str(), got.detail.c_str());
+    return;
+  }
+  const Request& request = parser.request();
+  Response response = error_response(got.http_status, got.detail);
+  if (got.status == ReadStatus::Complete && request.path == "/fds") {
+    // The server's own page: its descriptor table, read from /proc while this request is served.
+    response = text_response(200, descriptor_table(backlog));
+  } else if (got.status == ReadStatus::Complete) {
+    // Step 4: the environ, every variable taken from the parsed request and the connection.
+    Environ environ = build_environ(request, server, client, kMultiprocess);
+    // Step 5: call the app with environ and start_response; it writes the body.
+    AppResult result = call_app(app, environ);
+    if (!result.fault.empty()) log_line("app fault: %s", result.fault.c_str());  // the client gets 500
+    // Step 6: the response, from the status and headers given to start_response, and the body.
+    response = build_response(result);
+  }
+  // Step 7: send it.
+  bool include_body = request.method != "HEAD";  // HEAD: the same headers, no body
+  if (!send_response(fd, response, include_body)) {
+    log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(errno));
+  }
+  log_request(client.to_string(), request, response.status, include_body ? response.body.size() : 0);
+  if (got.status == ReadStatus::Bad || parser.excess_bytes() > 0) drain_before_close(fd);
+}
+
+// ---- main ------------------------------------------------------------------------------------
+int main(int argc, char** argv) {
+  Options options = parse_options(argc, argv);
+  // Step 1: load the app, before listening, so that a bad APP is an error at once.
+  const gateway_app& app = load_app(options.app, options.app_argument);
+  log_line("Loaded app '%s' from %s", app.name,
+           options.app.empty() ? "the server itself" : options.app.c_str());
+  UniqueFd listener = open_listener(options);
+  SocketAddress bound;  // asked back from the kernel, which chose the port if we gave 0
+  getsockname(listener.get(), bound.get(), &bound.length);
+  log_line("%s", descriptor_table(options.backlog).c_str());
+  log_line("Serving HTTP on %s port %d (http://%s/) ...", bound.ip().c_str(), bound.port(),
+           bound.to_string().c_str());
+  install_stop_handlers(listener.get());
+  install_reaper(options.reap_with_wait);
+
+  while (!stop_requested()) {
+    SocketAddress peer;
+    UniqueFd client(accept(listener.get(), peer.get(), &peer.length));
+    if (!client) {
+      int error = errno;
+      if (error == EINTR && !stop_requested()) {
+        // A child ended while accept() waited: the handler ran, and accept() gave up. Nothing is
+        // wrong; call it again.
+        log_line("accept: %s; restarting it (children reaped so far: %d)", std::strerror(error),
+                 static_cast<int>(g_reaped));
+        continue;
+      }
+      if (!stop_requested()) log_line("accept: %s", std::strerror(error));
+      // Out of descriptors (Part 5 runs a server out of them): wait for one to be freed instead of
+      // failing again at once, in a loop that would take all the CPU.
+      if (error == EMFILE || error == ENFILE) pause_for(0.1);
+      continue;
+    }
+    log_socket_pair(client.get());
+    log_line("             new descriptor %s", describe_descriptor(client.get()).c_str());
+
+    // fork() makes a second process, a copy of this one, and returns in both: 0 in the child, the
+    // child's PID in the parent. The child has its own copy of every descriptor, pointing to the
+    // same sockets: the client's socket is now referred to twice, and the kernel closes it only
+    // when both copies are closed.
+    pid_t pid = fork();
+    if (pid < 0) {  // no child (too many processes, say): answer ourselves, and go on
+      log_line("fork: %s", std::strerror(errno));
+      send_response(client.get(), error_response(503, "the server cannot start a process now"));
+      drain_before_close(client.get());
+      client.reset();
+      continue;
+    }
+    if (pid == 0) {
+      // The child serves this one connection. It never accepts, so it closes its copy of the
+      // listening socket; the parent's copy keeps listening.
+      if (!options.child_keeps_listener) listener.reset();
+      signal(SIGCHLD, SIG_DFL);  // the parent's reaper is not the child's: it has no children
+      log_line("child %d (parent %d) serving %s", getpid(), getppid(), peer.to_string().c_str());
+      handle_connection(client.get(), bound, peer, app, options.backlog);
+      if (options.delay > 0) pause_for(options.delay);
+      client.reset();  // the child's copy: if the parent closed its own, the connection ends here
+      _exit(0);        // not return: the child must not go back into the parent's accept() loop
+    }
+    // The parent: the connection is the child's now. Close our copy, or the connection outlives
+    // the child (the client waits for an end that never comes) and each one costs us a descriptor.
+    if (options.parent_keeps_client) {
+      log_line("parent %d keeps descriptor %d open (--parent-keeps-client)", getpid(), client.release());
+    }
+    client.reset();
+  }
+  reap_all_children();
+  log_line("Shutting down (children reaped: %d)", static_cast<int>(g_reaped));
+  return 0;
+}
