@@ -4,6 +4,7 @@
 #   make part1           build stage 1 into part1/ (part2 ... part6 likewise); then ./part1/server
 #   make test            unit tests (doctest) and black-box tests (pytest), installing what they need
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UndefinedBehaviorSanitizer
+#   make soak            20,000 requests against the final server: no failure, zombie or leak
 #   make diff-2          the lesson of stage 2: stage 1's server.cpp against stage 2's
 #   make compile_commands.json   for editors and clang tools
 #   make format          reformat the C++ sources (make format-check only checks)
@@ -39,7 +40,7 @@ define link_app
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -shared -o $@ $^
 endef
 
-.PHONY: all help part1 part2 part3 part4 part5 part6 test unit-test black-box-test deps clean compile_commands.json format format-check
+.PHONY: all help part1 part2 part3 part4 part5 part6 soak test unit-test black-box-test deps clean compile_commands.json format format-check
 all: part1 part2 part3 part4 part5 part6
 
 # ---- common/: what earlier stages taught, shared by every later one ----------------------------
@@ -96,6 +97,8 @@ $(BUILD)/%.o: %.c $(BUILD)/flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# Keep every object file, even those only a pattern rule asked for (the load client's, say).
+.SECONDARY:
 
 # ---- tests ------------------------------------------------------------------------------------
 UNIT_TESTS := $(BUILD)/unit_tests
@@ -122,6 +125,11 @@ black-box-test:
 
 deps:
 	@tests/install-deps
+
+# A longer soak of the final server than the one in `make test` (SOAK_REQUESTS=20000).
+soak: deps
+	$(MAKE) part6
+	SOAK_REQUESTS=$(or $(SOAK_REQUESTS),20000) $(PYTHON) -m pytest -s tests/test_soak.py
 
 # ---- the lessons: what each stage adds to the one before ---------------------------------------
 diff-%:

@@ -146,6 +146,7 @@ class Server:
     process: subprocess.Popen = None
     port: int = 0
     lines: list = field(default_factory=list)
+    fd_baseline: int = 0  # descriptors open once it listened
     _reader: threading.Thread = None
 
     @property
@@ -247,6 +248,22 @@ def reap_orphans(stage):
     return problems
 
 
+# Leaking descriptors is the point of this flag; and with --delay a connection may still be open.
+LEAKS_BY_DESIGN = ("--parent-keeps-client", "--delay")
+
+
+def descriptor_leaks(server, timeout=3.0):
+    """After a test, the server's descriptor count must come back to what it was once it listened."""
+    if server.process.poll() is not None or any(arg in server.args for arg in LEAKS_BY_DESIGN):
+        return []
+    deadline = time.monotonic() + timeout
+    while (count := fd_count(server.pid)) != server.fd_baseline:
+        if time.monotonic() > deadline:
+            return [f"leaked descriptors: {count} open, {server.fd_baseline} when it started listening"]
+        time.sleep(0.05)
+    return []
+
+
 _RUNNING = []  # the Popen objects of servers started and not yet stopped: our own children
 
 
@@ -279,6 +296,7 @@ def servers():
 
     def start(stage, *args, **kwargs):
         server = start_server(stage, *args, **kwargs)
+        server.fd_baseline = fd_count(server.pid)
         started.append(server)
         _RUNNING.append(server.process)
         return server
@@ -286,6 +304,7 @@ def servers():
     yield start
     problems = []
     for server in started:
+        problems += [f"{server.stage.binary} {' '.join(server.args)}: {p}" for p in descriptor_leaks(server)]
         _RUNNING.remove(server.process)
         problems += [f"{server.stage.binary} {' '.join(server.args)}: {p}" for p in stop_server(server)]
     if problems:
