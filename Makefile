@@ -4,6 +4,7 @@
 #   make part1           build stage 1 into part1/ (part2 ... part6 likewise); then ./part1/server
 #   make test            unit tests (doctest) and black-box tests (pytest), installing what they need
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UndefinedBehaviorSanitizer
+#   make fuzz            fuzz the parser and the environ with libFuzzer (FUZZ_SECONDS=60)
 #   make soak            20,000 requests against the final server: no failure, zombie or leak
 #   make diff-2          the lesson of stage 2: stage 1's server.cpp against stage 2's
 #   make compile_commands.json   for editors and clang tools
@@ -121,7 +122,7 @@ unit-test: $(UNIT_TESTS)
 	$(UNIT_TESTS)
 
 black-box-test:
-	$(PYTHON) -m pytest tests
+	SANITIZE=$(SANITIZE) $(PYTHON) -m pytest tests
 
 deps:
 	@tests/install-deps
@@ -130,6 +131,35 @@ deps:
 soak: deps
 	$(MAKE) part6
 	SOAK_REQUESTS=$(or $(SOAK_REQUESTS),20000) $(PYTHON) -m pytest -s tests/test_soak.py
+
+# ---- fuzzing: libFuzzer targets for the parser and the environ (tests/fuzz/) --------------------
+#   make fuzz            build the fuzz targets with clang and run each for FUZZ_SECONDS (60)
+# Seeds are the cases of tests/corpus. Everything the fuzzers write goes to tests/fuzz/out/
+# (git-ignored): the inputs that reached new code, a log per target, and crash-* files, each
+# replayed with build/fuzz/TARGET FILE. A crash fails the make; CI runs FUZZ_SECONDS=20.
+FUZZ_CXX     ?= clang++
+FUZZ_SECONDS ?= 60
+FUZZ_OUT     := tests/fuzz/out
+FUZZ_FLAGS   := -std=c++20 -g -O1 -fno-omit-frame-pointer -I. -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all
+FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_parser $(BUILD)/fuzz/fuzz_environ
+.PHONY: fuzz
+$(BUILD)/fuzz/fuzz_parser: tests/fuzz/fuzz_parser.cpp common/http_request.cpp common/http_request.hpp
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -o $@ $(filter %.cpp,$^)
+$(BUILD)/fuzz/fuzz_environ: tests/fuzz/fuzz_environ.cpp $(COMMON_SOURCES) $(wildcard common/*.hpp common/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -o $@ $(filter %.cpp,$^) -ldl
+fuzz: $(FUZZ_TARGETS)
+	@tests/fuzz/make-seeds $(FUZZ_OUT)/seeds
+	@for target in $(FUZZ_TARGETS); do name=$$(basename $$target); mkdir -p $(FUZZ_OUT)/$$name; \
+	  echo "$$name: fuzzing for $(FUZZ_SECONDS) s, log in $(FUZZ_OUT)/$$name.log"; \
+	  $$target $(FUZZ_OUT)/$$name $(FUZZ_OUT)/seeds -dict=tests/fuzz/http.dict -max_len=16384 \
+	    -timeout=10 -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_OUT)/$$name- \
+	    -print_final_stats=1 >$(FUZZ_OUT)/$$name.log 2>&1 \
+	  || { tail -n 40 $(FUZZ_OUT)/$$name.log; echo "$$name found a crash: see above"; exit 1; }; \
+	  grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss)' $(FUZZ_OUT)/$$name.log; done
+# ---- end of fuzzing -------------------------------------------------------------------------------
 
 # ---- the lessons: what each stage adds to the one before ---------------------------------------
 diff-%:

@@ -54,14 +54,44 @@ std::optional<std::uint64_t> parse_decimal(std::string_view s) {
   return value;
 }
 
-// uri-host [ ":" port ] (RFC 9110 7.2), checked by its alphabet: enough to refuse spaces,
-// slashes and control bytes that would confuse whatever reads SERVER_NAME or HTTP_HOST later.
-bool is_valid_host(std::string_view host) {
-  constexpr std::string_view kAllowed = "-._~!$&'()*+,;=%:[]";
-  return !host.empty() && std::all_of(host.begin(), host.end(), [&](char c) {
-    unsigned char u = static_cast<unsigned char>(c);
-    return std::isalnum(u) || kAllowed.find(c) != std::string_view::npos;
-  });
+bool is_digits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// reg-name or IPv4address (RFC 3986 3.2.2): unreserved characters, sub-delims and %XX escapes.
+bool is_reg_name(std::string_view name) {
+  constexpr std::string_view kAllowed = "-._~!$&'()*+,;=";
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(name[i]);
+    if (c == '%' && i + 2 < name.size() && std::isxdigit(static_cast<unsigned char>(name[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(name[i + 2]))) {
+      i += 2;
+    } else if (!std::isalnum(c) && kAllowed.find(name[i]) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// An IPv6 address in brackets (IP-literal, RFC 3986 3.2.2): hex digits, ':' and '.' inside.
+bool is_ipv6_literal(std::string_view s) {
+  return s.size() > 2 && s.front() == '[' && s.back() == ']' &&
+         std::all_of(s.begin() + 1, s.end() - 1, [](char c) {
+           return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+         });
+}
+
+// uri-host [ ":" port ] (RFC 9110 7.2): a name, an IPv4 address or a bracketed IPv6 address, not
+// empty (RFC 9110 4.2.1), then an optional port of digits. Whatever reads SERVER_NAME or
+// HTTP_HOST later can rely on that shape.
+bool is_valid_host(std::string_view authority) {
+  bool bracketed = authority.starts_with('[');
+  std::size_t host_end = bracketed ? authority.find(']') : authority.find(':');
+  if (bracketed && host_end != std::string_view::npos) ++host_end;  // keep the ']'
+  std::string_view host = authority.substr(0, host_end);
+  std::string_view port = authority.substr(host.size());
+  bool good_host = bracketed ? is_ipv6_literal(host) : !host.empty() && is_reg_name(host);
+  return good_host && (port.empty() || (port.front() == ':' && is_digits(port.substr(1))));
 }
 
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
@@ -149,24 +179,25 @@ std::size_t RequestParser::feed_line(std::string_view bytes, std::size_t limit, 
   std::size_t lf = bytes.find('\n');
   std::string_view piece = bytes.substr(0, lf);  // without the LF, if there is one
 
-  // Refuse impossible bytes as soon as they arrive, so that binary junk (a TLS handshake sent
-  // to a plain HTTP port, say) is answered at once instead of waiting for a line end.
+  // Check each byte as it arrives, in the order it arrives, so that the verdict is the same
+  // however the stream was cut into reads. Impossible bytes are refused at once (binary junk,
+  // such as a TLS handshake sent to a plain HTTP port, need not wait for a line end), and so is
+  // the first byte past the limit.
   bool request_line = phase_ == Phase::RequestLine;
-  for (char c : piece) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (request_line ? is_forbidden_in_request_line(u) : is_forbidden_in_field(u)) {
+  for (std::size_t i = 0; i < piece.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(piece[i]);
+    if (request_line ? is_forbidden_in_request_line(c) : is_forbidden_in_field(c)) {
       fail(400, std::string("invalid byte in ") + what);
       return bytes.size();
     }
+    // The line's length with this byte. A CR is not counted yet: it may be the start of CRLF.
+    if (line_.size() + i + (c == '\r' ? 0 : 1) > limit) {
+      line_.append(piece.substr(0, i));
+      fail_too_long(status, what);
+      return bytes.size();
+    }
   }
-
   line_.append(piece);
-  std::size_t line_length = line_.size();
-  if (!line_.empty() && line_.back() == '\r' && lf != std::string_view::npos) --line_length;
-  if (line_length > limit) {
-    fail(status, std::string(what) + " too long");
-    return bytes.size();
-  }
   if (lf == std::string_view::npos) return bytes.size();  // need more
 
   std::string line = std::move(line_);
@@ -350,6 +381,15 @@ void RequestParser::on_trailer_line(std::string_view line) {
       !is_token(line.substr(0, colon))) {
     fail(400, "malformed trailer field");
   }
+}
+
+// A line passed its limit; line_ holds it so far. A request line that does so before its first
+// space is all method, and RFC 9112 3 answers a method longer than any implemented with 501.
+void RequestParser::fail_too_long(int status, const char* what) {
+  if (phase_ == Phase::RequestLine && line_.find(' ') == std::string::npos) {
+    return fail(501, "method longer than any this server implements");
+  }
+  fail(status, std::string(what) + " too long");
 }
 
 void RequestParser::fail(int status, std::string detail) {

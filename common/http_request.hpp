@@ -14,7 +14,7 @@
 #include <vector>
 
 // Limits. Past each one the parser stops reading and names the status to answer.
-constexpr std::size_t kMaxRequestLineBytes = 8 * 1024;  // 414 URI Too Long
+constexpr std::size_t kMaxRequestLineBytes = 8 * 1024;  // 414 URI Too Long (a method that long: 501)
 constexpr std::size_t kMaxHeaderBytes = 8 * 1024;       // 431, the header section after the request line
 constexpr std::size_t kMaxHeaderCount = 100;            // 431
 constexpr std::size_t kMaxBodyBytes = 1024 * 1024;      // 413 Content Too Large
@@ -76,6 +76,7 @@ class RequestParser {
   void on_header_section_end();
   void on_chunk_size_line(std::string_view line);
   void on_trailer_line(std::string_view line);
+  void fail_too_long(int status, const char* what);
   void fail(int status, std::string detail);
   void finish();
 

@@ -173,14 +173,16 @@ class Server:
             self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
 
 
-def start_server(stage, *args, preexec_fn=None, expect_listen=True, wrapper=()):
+def start_server(stage, *args, preexec_fn=None, expect_listen=True, wrapper=(), env=None):
     """Start `stage`'s binary with --port 0 and wait for its Serving line. `wrapper` is a command
-    that runs the server in the end by exec (so that the pid is the server's)."""
+    that runs the server in the end by exec (so that the pid is the server's); `env` adds to the
+    environment."""
     binary = os.path.join(ROOT, stage.binary)
     if not os.access(binary, os.X_OK):
         pytest.fail(f"{stage.binary} is not built: run `make test` (or `make all`) first")
     process = subprocess.Popen([*wrapper, binary, "--port", "0", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=preexec_fn)
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=preexec_fn,
+                               env={**os.environ, **(env or {})})
     server = Server(stage, args, process)
     server._reader = threading.Thread(target=server._read_output, daemon=True)
     server._reader.start()
@@ -262,6 +264,11 @@ def descriptor_leaks(server, timeout=3.0):
             return [f"leaked descriptors: {count} open, {server.fd_baseline} when it started listening"]
         time.sleep(0.05)
     return []
+
+
+# Built with SANITIZE=1, a server checks itself for leaks at exit, and LeakSanitizer starts a
+# thread of its own for that. A test that lets the server start no more threads switches it off.
+NO_LEAK_CHECK = {"ASAN_OPTIONS": "detect_leaks=0"}
 
 
 _RUNNING = []  # the Popen objects of servers started and not yet stopped: our own children

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import (ALL_STAGES, Stage, children_of, connect, cpu_seconds, fd_count, parse_response, request, start_server,
+from conftest import (ALL_STAGES, NO_LEAK_CHECK, Stage, children_of, connect, cpu_seconds, fd_count, parse_response, request, start_server,
                       stop_server, wait_until, zombie_children)
 from test_descriptors import fds_page, table_rows
 from test_sockets import fetch_all_at_once
@@ -207,7 +207,7 @@ def test_zombies_fill_the_process_table_and_fork_fails_with_503(stage, servers):
         os.chmod(binary, 0o755 | stat.S_IXOTH)
         copy = Stage(stage.name, stage.number, os.path.relpath(binary, os.path.dirname(os.path.dirname(__file__))),
                      forks=True, leaves_zombies=True)
-        server = servers(copy, preexec_fn=_run_as_nobody_with_few_processes,
+        server = servers(copy, preexec_fn=_run_as_nobody_with_few_processes, env=NO_LEAK_CHECK,
                          wrapper=("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"))
         statuses = [request(server.port).status for _ in range(10)]
         print(f"statuses: {statuses}; zombies: {len(zombie_children(server.pid))}")

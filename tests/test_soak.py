@@ -36,5 +36,8 @@ def test_soak_the_final_server(servers):
     assert fd_count(server.pid) == fds
     grown = rss_kib(server.pid) - rss
     print(f"descriptors {fds} -> {fd_count(server.pid)}, resident memory {rss} KiB -> {rss + grown} KiB")
-    assert grown <= 256, f"resident memory grew by {grown} KiB"
+    # Under AddressSanitizer memory is the sanitizer's (freed blocks wait in its quarantine): the
+    # bound holds for the server as built normally.
+    if os.environ.get("SANITIZE") != "1":
+        assert grown <= 256, f"resident memory grew by {grown} KiB"
     assert request(server.port).status == 200

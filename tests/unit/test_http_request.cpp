@@ -201,6 +201,29 @@ TEST_CASE("Host is required in HTTP/1.1 and must appear once (3.2)") {
   CHECK(parse("GET / HTTP/1.1\r\nHost: [::1]:8888\r\n\r\n").state() == ParseState::Complete);
 }
 
+TEST_CASE("Host is uri-host [\":\" port]: a host that is not empty, a port of digits (RFC 9110 7.2, 4.2.1)") {
+  auto with_host = [](const std::string& value) { return "GET / HTTP/1.1\r\nHost: " + value + "\r\n\r\n"; };
+  for (const char* good : {"example.com", "example.com:8080", "example.com:", "127.0.0.1:80", "[::1]",
+                           "[::1]:8888", "[::ffff:127.0.0.1]", "e%78ample.com", "a-b_c~d.e"}) {
+    CAPTURE(good);
+    CHECK(parse(with_host(good)).state() == ParseState::Complete);
+  }
+  for (const char* bad : {":8080", "example.com:http", "example.com:80:81", "[::1", "::1", "x[::1]", "[::1]x",
+                          "[]", "[::g]", "e%zzample.com", "e%4", "user@example.com"}) {
+    CAPTURE(bad);
+    CHECK(rejected_with(with_host(bad)) == 400);
+  }
+}
+
+TEST_CASE("an absolute-form authority is checked as Host is (RFC 9110 4.2.1)") {
+  CHECK(rejected_with("GET http://:8080/ HTTP/1.1\r\nHost: h\r\n\r\n") == 400);
+  CHECK(rejected_with("GET http://h:http/ HTTP/1.1\r\nHost: h\r\n\r\n") == 400);
+  CHECK(rejected_with("GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n") == 400);
+  RequestParser parser = parse("GET http://[::1]:8080/x HTTP/1.1\r\nHost: h\r\n\r\n");
+  REQUIRE(parser.state() == ParseState::Complete);
+  CHECK(parser.request().authority == "[::1]:8080");
+}
+
 TEST_CASE("malformed header lines are answered 400 (5)") {
   CHECK(rejected_with(with_headers("X-A : 1\r\n")) == 400);  // whitespace before colon (5.1)
   CHECK(rejected_with(with_headers("X-A\t: 1\r\n")) == 400);
@@ -310,6 +333,29 @@ TEST_CASE("the limits are exact: at the limit is accepted") {
                                             std::string(kMaxBodyBytes, 'x')));
   CHECK(parser.state() == ParseState::Complete);
   CHECK(parser.request().body.size() == kMaxBodyBytes);
+}
+
+TEST_CASE("a method longer than any implemented is 501, a request-target that long 414 (3)") {
+  std::string run(kMaxRequestLineBytes + 1, 'a');
+  CHECK(rejected_with(run + " / HTTP/1.1\r\nHost: h\r\n\r\n") == 501);
+  CHECK(rejected_with("GET /" + run + " HTTP/1.1\r\nHost: h\r\n\r\n") == 414);
+}
+
+TEST_CASE("a line exactly at its limit is accepted when its CR and LF arrive in separate reads (2.2)") {
+  std::string line = "GET /" + std::string(kMaxRequestLineBytes - 14, 'a') + " HTTP/1.1";
+  REQUIRE(line.size() == kMaxRequestLineBytes);
+  RequestParser parser;
+  CHECK(parser.feed(line + "\r") == ParseState::NeedMore);
+  CHECK(parser.feed("\nHost: h\r\n\r\n") == ParseState::Complete);
+}
+
+TEST_CASE("the first fault in the stream decides the status, however the reads were cut") {
+  // The line is too long before the control byte arrives: 414 whether it came in one read or many.
+  std::string text = "GET /" + std::string(kMaxRequestLineBytes, 'a') + "\x01 HTTP/1.1\r\nHost: h\r\n\r\n";
+  RequestParser by_byte;
+  for (char c : text) by_byte.feed(std::string(1, c));
+  CHECK(rejected_with(text) == 414);
+  CHECK(by_byte.error_status() == 414);
 }
 
 TEST_CASE("a header section larger than the limit fails before the blank line arrives") {
