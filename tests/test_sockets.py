@@ -112,6 +112,8 @@ def test_asio_server_answers_as_the_raw_server_answer_for_answer(servers):
         b = parse_response(exchange(asio_server.port, raw))
         without_date = lambda r: [(n, v) for n, v in r.header_list if n.lower() != "date"]  # noqa: E731
         assert (a.status, a.reason, without_date(a), a.body) == (b.status, b.reason, without_date(b), b.body), raw
+    for server in (raw_server, asio_server):  # every request logged (the log is read as it comes)
+        server.wait_for_log(r'" \d{3} \d+$', count=len(cases))
     log_lines = lambda s: [re.sub(r"\d+", "N", l) for l in s.lines if "descriptor" not in l]  # noqa: E731
     assert log_lines(raw_server) == log_lines(asio_server)
 
