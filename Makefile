@@ -65,6 +65,24 @@ part2/environ.so: $(BUILD)/part2_gateway/apps/environ.o
 part2/greeter.so: $(BUILD)/part2_gateway/apps/greeter.o $(BUILD)/part2_gateway/apps/tinyweb.o $(COMMON)
 	$(link_app)
 
+# ---- part2/wsgi.so: the WSGI bridge, Python's frameworks on the servers (needs python3-dev) ----
+# Debian's python3-config by its full name: the python3 first on PATH may be another build
+# (pyenv, a venv), whose libpython would not see Debian's python3-flask and the like. Where
+# `python3-config --embed` does not work, the bridge is skipped with a note.
+PYTHON_CONFIG ?= /usr/bin/python3-config
+PYTHON_EMBED_LIBS := $(shell $(PYTHON_CONFIG) --embed --ldflags 2>/dev/null)
+ifneq ($(PYTHON_EMBED_LIBS),)
+part2: part2/wsgi.so
+part2/wsgi.so: $(BUILD)/part2_gateway/apps/wsgi_bridge.o
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -shared -o $@ $^ $(PYTHON_EMBED_LIBS)
+$(BUILD)/part2_gateway/apps/wsgi_bridge.o: ALL_CXXFLAGS += $(shell $(PYTHON_CONFIG) --includes) \
+  -DBRIDGE_PYTHON='"$(shell $(PYTHON_CONFIG) --prefix)/bin/python3"'
+else
+part2: ; @echo "note: part2/wsgi.so (the WSGI bridge) skipped: it needs python3-dev ($(PYTHON_CONFIG) --embed)"
+endif
+# ---- end of part2/wsgi.so ----------------------------------------------------------------------
+
 # The comparison server needs Boost.Asio (Debian: libboost-dev), the one use of Boost here; without
 # it, part3 builds the rest and says so.
 HAVE_ASIO := $(shell printf '\043if __has_include(<boost/asio.hpp>)\nyes\n\043endif\n' | $(CXX) -E -P -x c++ - 2>/dev/null)

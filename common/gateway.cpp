@@ -221,8 +221,12 @@ AppResult call_app(const gateway_app& app, const Environ& environ) {
 
   if (status != 0) refuse(result, "the app reported failure (returned " + std::to_string(status) + ")");
   if (!result.started) refuse(result, "the app never called start_response");
+  // An answer to HEAD may carry the Content-Length that GET would have, with no body at all
+  // (RFC 9110 9.3.2): only other answers must have a body of the length they announce.
+  auto method = environ.find("REQUEST_METHOD");
+  bool head = method != environ.end() && method->second == "HEAD";
   for (const Header& h : result.headers) {
-    if (iequals(h.name, "Content-Length") && h.value != std::to_string(result.body.size())) {
+    if (!head && iequals(h.name, "Content-Length") && h.value != std::to_string(result.body.size())) {
       refuse(result, "Content-Length " + printable(h.value) + " but a body of " +
                          std::to_string(result.body.size()) + " bytes");
     }

@@ -8,6 +8,9 @@ Tests name the first stage they apply to, as one suite serves every chapter:
 
     @pytest.mark.stages(first=3)
     def test_something(server): ...      # runs against part3, part3 asio, part4, part5, part6
+
+or, where what they check is the same in every stage, a representative few:
+`@pytest.mark.stages(names=("part2", "part6"))` (an iterative stage and a forking one).
 """
 
 import ctypes
@@ -50,7 +53,8 @@ def stages_from(first, last=6):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "stages(first, last=6): the stages a test applies to")
+    config.addinivalue_line("markers", "stages(first, last=6, names=None): the stages a test applies to "
+                                       "(names: only those of these names)")
     # Become a "subreaper": a child our servers leave behind when they exit is re-parented to
     # this process instead of to init, so that teardown can see it (and reap it).
     PR_SET_CHILD_SUBREAPER = 36
@@ -78,11 +82,12 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_generate_tests(metafunc):
     if "stage" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("stages")
-        first, last = (1, 6)
+        first, last, names = (1, 6, None)
         if marker:
             first = marker.kwargs.get("first", marker.args[0] if marker.args else 1)
             last = marker.kwargs.get("last", 6)
-        chosen = stages_from(first, last)
+            names = marker.kwargs.get("names")
+        chosen = [s for s in stages_from(first, last) if names is None or s.name in names]
         metafunc.parametrize("stage", chosen, ids=[s.name for s in chosen])
 
 

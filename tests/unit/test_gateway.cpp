@@ -217,6 +217,16 @@ TEST_CASE("contract breaches are faults, answered 500") {
     };
     CHECK(fault_of(app_of(app)) == "Content-Length 10 but a body of 3 bytes");
   }
+  SUBCASE("but an answer to HEAD may announce the length GET would have, without the body") {
+    auto app = [](const gateway_call* c) {
+      gateway_pair h[] = {{{"Content-Length", 14}, {"10", 2}}};
+      return c->start_response(c->server, "200 OK", h, 1);
+    };
+    AppResult result = call_app(app_of(app), Environ{{"REQUEST_METHOD", "HEAD"}});
+    CHECK(result.fault.empty());
+    CHECK(serialize_response(build_response(result), false).find("Content-Length: 10\r\n") !=
+          std::string::npos);
+  }
   SUBCASE("an app that returns failure") {
     auto app = [](const gateway_call* c) {
       c->start_response(c->server, "200 OK", kText, 1);
