@@ -225,6 +225,10 @@ AppResult call_app(const gateway_app& app, const Environ& environ) {
   // (RFC 9110 9.3.2): only other answers must have a body of the length they announce.
   auto method = environ.find("REQUEST_METHOD");
   bool head = method != environ.end() && method->second == "HEAD";
+  if ((result.status.starts_with("204") || result.status.starts_with("304")) && !result.body.empty()) {
+    refuse(result,
+           "a body with status " + result.status.substr(0, 3) + ", which has none");  // RFC 9110 15.3.5
+  }
   for (const Header& h : result.headers) {
     if (!head && iequals(h.name, "Content-Length") && h.value != std::to_string(result.body.size())) {
       refuse(result, "Content-Length " + printable(h.value) + " but a body of " +

@@ -4,21 +4,20 @@
 #include <string>
 
 #include "common/gateway_app.hpp"
+#include "common/http_response.hpp"
 
 namespace {
-
-constexpr std::string_view kText = "text/plain; charset=utf-8";
 
 void hello(AppCall& call) {
   std::string path(call.get("PATH_INFO"));
   std::string_view method = call.get("REQUEST_METHOD");
-  if (path != "/hello") return respond(call, "404 Not Found", kText, "404 Not Found: " + path + "\n");
+  if (path != "/hello") return respond(call, "404 Not Found", kTextPlain, "404 Not Found: " + path + "\n");
   if (method != "GET" && method != "HEAD") {
     call.start_response("405 Method Not Allowed",
-                        {{"Content-Type", std::string(kText)}, {"Allow", "GET, HEAD"}});
+                        {{"Content-Type", std::string(kTextPlain)}, {"Allow", "GET, HEAD"}});
     return call.write("405 Method Not Allowed: " + std::string(method) + " " + path + "\n");
   }
-  respond(call, "200 OK", kText, "Hello, World!");
+  respond(call, "200 OK", kTextPlain, "Hello, World!");
 }
 
 int call_hello(const gateway_call* call) {

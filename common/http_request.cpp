@@ -43,19 +43,17 @@ std::vector<std::string_view> split_list(std::string_view value) {
   }
 }
 
+bool is_digits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // 1*DIGIT, refusing signs, spaces and values that do not fit in 64 bits.
 std::optional<std::uint64_t> parse_decimal(std::string_view s) {
-  if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
+  if (s.empty() || !is_digits(s)) return std::nullopt;
   std::uint64_t value = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
   return value;
-}
-
-bool is_digits(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // reg-name or IPv4address (RFC 3986 3.2.2): unreserved characters, sub-delims and %XX escapes.
@@ -311,7 +309,8 @@ void RequestParser::on_header_line(std::string_view line) {
 void RequestParser::on_header_section_end() {
   std::size_t hosts = std::count_if(request_.headers.begin(), request_.headers.end(),
                                     [](const Header& h) { return iequals(h.name, "Host"); });
-  if (request_.version == "HTTP/1.1" && hosts == 0) return fail(400, "HTTP/1.1 request without Host");
+  // Any HTTP/1.x other than 1.0 is answered as 1.1, and so must follow 1.1's rules.
+  if (request_.version != "HTTP/1.0" && hosts == 0) return fail(400, "HTTP/1.1 request without Host");
   if (hosts > 1) return fail(400, "more than one Host header");  // 3.2
   if (hosts == 1 && !is_valid_host(*request_.header("Host"))) return fail(400, "malformed Host header");
 

@@ -72,7 +72,12 @@ std::string serialize_response(const Response& response, bool include_body) {
     return std::any_of(response.headers.begin(), response.headers.end(),
                        [&](const Header& h) { return iequals(h.name, name); });
   };
-  if (!has("Content-Length")) out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+  // 204 and 304 have no body, and RFC 9110 8.6 forbids a Content-Length on 204 and a made-up one
+  // on 304 (it would have to be the length of the 200 answer the client already has).
+  bool bodiless = response.status == 204 || response.status == 304;
+  if (!bodiless && !has("Content-Length")) {
+    out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+  }
   if (!has("Date")) out += "Date: " + http_date(std::time(nullptr)) + "\r\n";
   if (!has("Server")) out += "Server: " + std::string(kServerSoftware) + "\r\n";
   out += "Connection: close\r\n\r\n";

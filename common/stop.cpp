@@ -15,8 +15,10 @@ int g_listen_fd = -1;
 pid_t g_server_pid = 0;
 
 // A signal handler may only call async-signal-safe functions (signal-safety(7)): getpid() and
-// shutdown() are on that list. Only the process that installed the handler shuts the listening
-// socket down: a child of Part 5 that inherited it must not touch the socket its parent listens on.
+// shutdown() are on that list. On Linux, shutdown() of a listening socket wakes a blocked accept(),
+// which fails with EINVAL, as does every accept() after it. Only the process that installed the
+// handler shuts the socket down: a child of Part 5 that inherited the handler must not touch the
+// socket its parent listens on.
 void on_stop_signal(int) {
   int saved_errno = errno;
   g_stop = 1;
@@ -35,6 +37,7 @@ void install_stop_handlers(int listen_fd) {
   action.sa_flags = 0;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  signal(SIGPIPE, SIG_IGN);
 }
 
 bool stop_requested() {

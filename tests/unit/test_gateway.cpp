@@ -227,6 +227,13 @@ TEST_CASE("contract breaches are faults, answered 500") {
     CHECK(serialize_response(build_response(result), false).find("Content-Length: 10\r\n") !=
           std::string::npos);
   }
+  SUBCASE("a body with 204 No Content") {
+    auto app = [](const gateway_call* c) {
+      c->start_response(c->server, "204 No Content", kText, 1);
+      return c->write(c->server, "oops", 4);
+    };
+    CHECK(fault_of(app_of(app)) == "a body with status 204, which has none");
+  }
   SUBCASE("an app that returns failure") {
     auto app = [](const gateway_call* c) {
       c->start_response(c->server, "200 OK", kText, 1);

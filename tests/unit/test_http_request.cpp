@@ -137,9 +137,10 @@ TEST_CASE("a bare LF ends a line, as RFC 9112 2.2 allows") {
   CHECK(parser.request().header("Host") == "h");
 }
 
-TEST_CASE("HTTP/1.0 without Host is accepted; HTTP/1.x is read as 1.1") {
+TEST_CASE("HTTP/1.0 without Host is accepted; HTTP/1.x is read as 1.1, Host rule included") {
   CHECK(parse("GET / HTTP/1.0\r\n\r\n").state() == ParseState::Complete);
   CHECK(parse("GET / HTTP/1.9\r\nHost: h\r\n\r\n").state() == ParseState::Complete);
+  CHECK(rejected_with("GET / HTTP/1.9\r\n\r\n") == 400);
 }
 
 TEST_CASE("the request-target forms (3.2)") {

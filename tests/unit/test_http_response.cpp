@@ -43,6 +43,14 @@ TEST_CASE("a Content-Length given by the caller is not doubled") {
   CHECK(wire.find("content-length: 3\r\n") != std::string::npos);
 }
 
+TEST_CASE("204 and 304 go without a Content-Length of the server's making (RFC 9110 8.6)") {
+  std::string no_content = serialize_response(text_response(204, ""));
+  CHECK(no_content.rfind("HTTP/1.1 204 No Content\r\n", 0) == 0);
+  CHECK(no_content.find("Content-Length") == std::string::npos);
+  CHECK(serialize_response(text_response(304, "")).find("Content-Length") == std::string::npos);
+  CHECK(serialize_response(text_response(200, "")).find("Content-Length: 0\r\n") != std::string::npos);
+}
+
 TEST_CASE("reason phrases: standard ones, a custom one, and unknown codes") {
   CHECK(reason_phrase(404) == "Not Found");
   CHECK(reason_phrase(431) == "Request Header Fields Too Large");
