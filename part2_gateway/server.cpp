@@ -47,6 +47,7 @@ struct Options {
   std::string app_argument;  // for the app's init()
 };
 
+// The command line, read into Options; a mistake prints the usage and exits with status 2.
 Options parse_options(int argc, char** argv) {
   Options options;
   for (ArgReader args(argc, argv, kUsage); args.next();) {
@@ -74,12 +75,15 @@ UniqueFd open_listener(const Options& options) {
 
   UniqueFd listener(socket(address.family(), SOCK_STREAM, 0));
   if (!listener) die_errno("socket");
-  int on = 1;
+  int on = 1;  // SO_REUSEADDR: a restarted server can bind its port at once (Part 3 says why)
   if (setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) die_errno("setsockopt");
   if (bind(listener.get(), address.get(), address.length) < 0) die_errno("bind");
   if (listen(listener.get(), kRequestQueueSize) < 0) die_errno("listen");
   return listener;
 }
+
+// ---- request handling ------------------------------------------------------------------------
+// The app answers each request now: it is loaded in main() and called in handle_connection().
 
 // ---- connection ------------------------------------------------------------------------------
 // Steps 2 to 7 for one connection: read and parse a request, build the environ, call the app,
@@ -128,17 +132,20 @@ int main(int argc, char** argv) {
            bound.to_string().c_str());
   install_stop_handlers(listener.get());
 
+  int last_accept_error = 0;  // a failing accept() is logged once, not each time it fails again
   while (!stop_requested()) {
     SocketAddress peer;
     UniqueFd client(accept(listener.get(), peer.get(), &peer.length));
     if (!client) {
       int error = errno;
-      if (!stop_requested()) log_line("accept: %s", std::strerror(error));
+      if (!stop_requested() && error != last_accept_error) log_line("accept: %s", std::strerror(error));
+      last_accept_error = error;
       // Out of descriptors (Part 5 runs a server out of them): wait for one to be freed instead of
       // failing again at once, in a loop that would take all the CPU.
       if (error == EMFILE || error == ENFILE) pause_for(0.1);
       continue;
     }
+    last_accept_error = 0;
     handle_connection(client.get(), bound, peer, app);
     client.reset();  // close(): the client sees the end of the connection
   }

@@ -57,6 +57,7 @@ struct Options {
   std::string app_argument;  // for the app's init()
 };
 
+// The command line, read into Options; a mistake prints the usage and exits with status 2.
 Options parse_options(int argc, char** argv) {
   Options options;
   for (ArgReader args(argc, argv, kUsage); args.next();) {
@@ -136,6 +137,9 @@ void log_socket_pair(tcp::socket& client) {
            foreign.port());
 }
 
+// ---- request handling ------------------------------------------------------------------------
+// The app answers each request now: it is loaded in main() and called in handle_connection().
+
 // ---- connection ------------------------------------------------------------------------------
 // Steps 2 to 7 for one connection: read and parse a request, build the environ, call the app,
 // build the response from what it gave, and send it. The caller closes the connection.
@@ -183,18 +187,21 @@ int main(int argc, char** argv) {
            bound.to_string().c_str());
   install_stop_handlers(listener.native_handle());
 
+  boost::system::error_code last_accept_error;  // a failing accept() is logged once, not each time
   while (!stop_requested()) {
     tcp::endpoint peer;
     tcp::socket client(io);
     boost::system::error_code error;
     listener.accept(client, peer, error);
     if (error) {
-      if (!stop_requested()) log_line("accept: %s", error.message().c_str());
+      if (!stop_requested() && error != last_accept_error) log_line("accept: %s", error.message().c_str());
+      last_accept_error = error;
       // Out of descriptors (Part 5 runs a server out of them): wait for one to be freed instead of
       // failing again at once, in a loop that would take all the CPU.
       if (error.value() == EMFILE || error.value() == ENFILE) pause_for(0.1);
       continue;
     }
+    last_accept_error.clear();
     log_socket_pair(client);
     handle_connection(client.native_handle(), bound, to_socket_address(peer), app);
     // While we pause, the server serves no one: the next client waits in the listen queue.

@@ -66,6 +66,7 @@ struct Options {
   bool child_keeps_listener = false;
 };
 
+// The command line, read into Options; a mistake prints the usage and exits with status 2.
 Options parse_options(int argc, char** argv) {
   Options options;
   for (ArgReader args(argc, argv, kUsage); args.next();) {
@@ -135,6 +136,9 @@ void log_socket_pair(int fd) {
            local.port(), foreign.ip().c_str(), foreign.port());
 }
 
+// ---- request handling ------------------------------------------------------------------------
+// The app answers each request now: it is loaded in main() and called in handle_connection().
+
 // ---- connection ------------------------------------------------------------------------------
 // Steps 2 to 7 for one connection: read and parse a request, build the environ, call the app,
 // build the response from what it gave, and send it. The caller closes the connection.
@@ -186,17 +190,20 @@ int main(int argc, char** argv) {
            bound.to_string().c_str());
   install_stop_handlers(listener.get());
 
+  int last_accept_error = 0;  // a failing accept() is logged once, not each time it fails again
   while (!stop_requested()) {
     SocketAddress peer;
     UniqueFd client(accept(listener.get(), peer.get(), &peer.length));
     if (!client) {
       int error = errno;
-      if (!stop_requested()) log_line("accept: %s", std::strerror(error));
+      if (!stop_requested() && error != last_accept_error) log_line("accept: %s", std::strerror(error));
+      last_accept_error = error;
       // Out of descriptors (Part 5 runs a server out of them): wait for one to be freed instead of
       // failing again at once, in a loop that would take all the CPU.
       if (error == EMFILE || error == ENFILE) pause_for(0.1);
       continue;
     }
+    last_accept_error = 0;
     log_socket_pair(client.get());
     log_line("             new descriptor %s", describe_descriptor(client.get()).c_str());
 
@@ -220,7 +227,9 @@ int main(int argc, char** argv) {
       handle_connection(client.get(), bound, peer, app, options.backlog);
       if (options.delay > 0) pause_for(options.delay);
       client.reset();  // the child's copy: if the parent closed its own, the connection ends here
-      _exit(0);        // not return: the child must not go back into the parent's accept() loop
+      // End the child here. Going on would take it round the parent's accept() loop; exit() would
+      // run clean-up that is the parent's (static destructors, stdio buffers copied by fork()).
+      _exit(0);
     }
     // The parent: the connection is the child's now. Close our copy, or the connection outlives
     // the child (the client waits for an end that never comes) and each one costs us a descriptor.

@@ -75,6 +75,7 @@ struct Options {
   bool reap_with_wait = false;
 };
 
+// The command line, read into Options; a mistake prints the usage and exits with status 2.
 Options parse_options(int argc, char** argv) {
   Options options;
   for (ArgReader args(argc, argv, kUsage); args.next();) {
@@ -156,6 +157,7 @@ void log_socket_pair(int fd) {
 volatile std::sig_atomic_t g_reaped = 0;  // children reaped so far
 bool g_reap_with_wait = false;            // --reap=wait
 
+// The SIGCHLD handler: reap the children that have ended.
 void reap_children(int) {
   int saved_errno = errno;  // waitpid() sets errno: the code the signal interrupted must not see it change
   if (g_reap_with_wait) {
@@ -172,9 +174,9 @@ void reap_children(int) {
 
 // Reap children from now on. No SA_RESTART in the flags: a SIGCHLD that arrives while accept()
 // waits makes accept() fail with EINTR, "Interrupted system call", and main() must call it again.
-// With SA_RESTART the kernel would restart accept() itself; glibc's signal() and Python set it,
-// which is why the course's lesson may not happen elsewhere. SA_NOCLDSTOP: no signal for children
-// that are merely stopped.
+// With SA_RESTART the kernel would restart accept() itself (glibc's signal() sets it; Python,
+// since 3.5, retries interrupted calls itself): that is why the course's lesson may not happen
+// elsewhere. SA_NOCLDSTOP: no signal for children that are merely stopped.
 void install_reaper(bool with_wait) {
   g_reap_with_wait = with_wait;
   struct sigaction action {};
@@ -200,10 +202,18 @@ void reap_all_children() {
     if (pid > 0) g_reaped = g_reaped + 1;
     if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  // Not yet reaped, so still ours: their PIDs cannot have been given to anyone else.
+  // Not yet reaped, so still ours: their PIDs cannot have been given to anyone else. (Without
+  // /proc the list is empty, and the loop below waits for the children to end on their own.)
   for (int pid : child_processes()) kill(pid, SIGKILL);
-  while (waitpid(-1, nullptr, 0) > 0) g_reaped = g_reaped + 1;
+  while (true) {
+    pid_t pid = waitpid(-1, nullptr, 0);
+    if (pid > 0) g_reaped = g_reaped + 1;
+    if (pid < 0 && errno != EINTR) return;  // ECHILD: all reaped. EINTR: a second Ctrl-C; go on.
+  }
 }
+
+// ---- request handling ------------------------------------------------------------------------
+// The app answers each request now: it is loaded in main() and called in handle_connection().
 
 // ---- connection ------------------------------------------------------------------------------
 // Steps 2 to 7 for one connection: read and parse a request, build the environ, call the app,
@@ -257,6 +267,7 @@ int main(int argc, char** argv) {
   install_stop_handlers(listener.get());
   install_reaper(options.reap_with_wait);
 
+  int last_accept_error = 0;  // a failing accept() is logged once, not each time it fails again
   while (!stop_requested()) {
     SocketAddress peer;
     UniqueFd client(accept(listener.get(), peer.get(), &peer.length));
@@ -269,12 +280,14 @@ int main(int argc, char** argv) {
                  static_cast<int>(g_reaped));
         continue;
       }
-      if (!stop_requested()) log_line("accept: %s", std::strerror(error));
+      if (!stop_requested() && error != last_accept_error) log_line("accept: %s", std::strerror(error));
+      last_accept_error = error;
       // Out of descriptors (Part 5 runs a server out of them): wait for one to be freed instead of
       // failing again at once, in a loop that would take all the CPU.
       if (error == EMFILE || error == ENFILE) pause_for(0.1);
       continue;
     }
+    last_accept_error = 0;
     log_socket_pair(client.get());
     log_line("             new descriptor %s", describe_descriptor(client.get()).c_str());
 
@@ -299,7 +312,9 @@ int main(int argc, char** argv) {
       handle_connection(client.get(), bound, peer, app, options.backlog);
       if (options.delay > 0) pause_for(options.delay);
       client.reset();  // the child's copy: if the parent closed its own, the connection ends here
-      _exit(0);        // not return: the child must not go back into the parent's accept() loop
+      // End the child here. Going on would take it round the parent's accept() loop; exit() would
+      // run clean-up that is the parent's (static destructors, stdio buffers copied by fork()).
+      _exit(0);
     }
     // The parent: the connection is the child's now. Close our copy, or the connection outlives
     // the child (the client waits for an end that never comes) and each one costs us a descriptor.
