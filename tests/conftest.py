@@ -209,7 +209,7 @@ def start_server(stage, *args, preexec_fn=None, expect_listen=True, wrapper=(), 
 
 
 def stop_server(server):
-    """Stop the server by its pid as Ctrl-C would, and return a list of what went wrong."""
+    """Stop the server by its pid with SIGTERM, and return a list of what went wrong."""
     problems = []
     process = server.process
     if process.poll() is None:
@@ -229,30 +229,40 @@ def stop_server(server):
     return problems
 
 
-def reap_orphans(stage):
-    """Children a stopped server left behind were re-parented to us: reap them and report."""
-    problems = []
-    deadline = time.monotonic() + (10 if stage.leaves_zombies else 0)
+def reap_adopted(wait_for_live):
+    """Reap the processes re-parented to us (pytest is a subreaper, see pytest_configure), other
+    than the servers still running. Live ones get `wait_for_live` seconds to end, then SIGKILL.
+    Returns ({pid: state} of what was found, [pids that were still alive at first])."""
+    deadline = time.monotonic() + wait_for_live
+    found, live_at_first = {}, None
     while True:
         running = {process.pid for process in _RUNNING}
-        orphans = {p: s for p, s in children_of(os.getpid()).items() if p not in running}
-        live = [p for p, s in orphans.items() if s != "Z"]
-        for pid in orphans:
-            if orphans[pid] == "Z":
+        adopted = {pid: state for pid, state in children_of(os.getpid()).items() if pid not in running}
+        found.update(adopted)
+        live = [pid for pid, state in adopted.items() if state != "Z"]
+        live_at_first = live if live_at_first is None else live_at_first
+        for pid, state in adopted.items():
+            if state == "Z":
                 os.waitpid(pid, 0)
         if not live:
-            break
+            return found, live_at_first
         if time.monotonic() > deadline:
             for pid in live:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
-            break
+            return found, live_at_first
         time.sleep(0.05)
+
+
+def reap_orphans(stage):
+    """Children a stopped server left behind were re-parented to us: reap them and report. Part 5's
+    children may still be finishing their work: they get 10 s."""
+    orphans, live = reap_adopted(10 if stage.leaves_zombies else 0)
     if orphans and not stage.leaves_zombies:
-        problems.append(f"left {len(orphans)} child process(es) behind: {sorted(orphans)}")
-    elif live:
-        problems.append(f"left {len(live)} live child process(es) behind: {live}")
-    return problems
+        return [f"left {len(orphans)} child process(es) behind: {sorted(orphans)}"]
+    if live:
+        return [f"left {len(live)} live child process(es) behind: {sorted(live)}"]
+    return []
 
 
 # Leaking descriptors is the point of this flag; and with --delay a connection may still be open.
@@ -280,25 +290,10 @@ _RUNNING = []  # the Popen objects of servers started and not yet stopped: our o
 
 
 def reap_strays(timeout=5.0):
-    """Wait for, and reap, the processes a tool a test ran left re-parented to us (a browser's
-    helper processes, say), so that a server's teardown does not take them for its own. Call it
-    while the servers run: their children are still theirs, not ours. Killed after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        running = {process.pid for process in _RUNNING}
-        strays = {pid: state for pid, state in children_of(os.getpid()).items() if pid not in running}
-        for pid, state in strays.items():
-            if state == "Z":
-                os.waitpid(pid, 0)
-        live = [pid for pid, state in strays.items() if state != "Z"]
-        if not live:
-            return
-        if time.monotonic() > deadline:
-            for pid in live:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            return
-        time.sleep(0.05)
+    """Reap what a tool a test ran left re-parented to us (a browser's helper processes, say), so
+    that a server's teardown does not take it for its own. Call it while the servers run: their
+    children are still theirs, not ours."""
+    reap_adopted(timeout)
 
 
 @pytest.fixture
@@ -342,6 +337,23 @@ def read_until_closed(sock):
         if not data:
             return b"".join(chunks)
         chunks.append(data)
+
+
+def read_one_response(sock):
+    """Read one response from `sock`: its header section, then Content-Length bytes of body (so
+    it works whether or not the server then closes the connection). Returns it parsed."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the connection ended inside the header section: {data[:200]!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"\r\nContent-Length: (\d+)", head, re.IGNORECASE).group(1))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "the connection ended inside the body"
+        body += chunk
+    return parse_response(head + b"\r\n\r\n" + body)
 
 
 def exchange(port, raw, timeout=10.0):

@@ -6,18 +6,14 @@ import shutil
 
 import pytest
 
-from conftest import connect, fd_count, parse_response, request, start_server, stop_server
+from conftest import connect, fd_count, read_one_response, request, start_server, stop_server
 
 
 def fds_page(port):
     """GET /fds over a connection kept by the caller; returns (the socket, the page)."""
     sock = connect(port)
     sock.sendall(f"GET /fds HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-    data = b""
-    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + int(
-            re.search(rb"Content-Length: (\d+)", data).group(1)):
-        data += sock.recv(65536)
-    return sock, parse_response(data).body.decode()
+    return sock, read_one_response(sock).body.decode()
 
 
 def table_rows(page):

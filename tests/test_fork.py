@@ -1,7 +1,6 @@
 """Part 5 and later: one child process per connection, and who must close which descriptor."""
 
 import os
-import re
 import resource
 import shutil
 import signal
@@ -13,23 +12,16 @@ import time
 
 import pytest
 
-from conftest import (ALL_STAGES, NO_LEAK_CHECK, Stage, children_of, connect, cpu_seconds, fd_count, parse_response, request, start_server,
-                      stop_server, wait_until, zombie_children)
+from conftest import (ALL_STAGES, NO_LEAK_CHECK, Stage, children_of, connect, cpu_seconds, fd_count,
+                      read_one_response, request, start_server, stop_server, wait_until, zombie_children)
 from test_descriptors import fds_page, table_rows
 from test_sockets import fetch_all_at_once
 
 
 def get_hello(sock, port):
-    """Send GET /hello on `sock` and read exactly one answer (by its Content-Length)."""
+    """Send GET /hello on `sock` and read exactly one answer."""
     sock.sendall(f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += sock.recv(4096)
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
-    while len(body) < length:
-        body += sock.recv(4096)
-    return parse_response(head + b"\r\n\r\n" + body)
+    return read_one_response(sock)
 
 
 def child_of_request(server, client_port):
@@ -48,7 +40,6 @@ def test_eight_clients_at_once_take_about_one_delay(stage, servers):
     assert 0.9 <= min(times) and max(times) < 2.5
 
 
-@pytest.mark.stages(first=5, last=5)
 def test_the_iterative_server_takes_about_eight_delays_for_the_same_clients(servers):
     iterative = servers(next(s for s in ALL_STAGES if s.name == "part3"), "--delay", "1")
     results = fetch_all_at_once(iterative.port, 8)
@@ -80,7 +71,7 @@ def test_every_child_stays_a_zombie_since_nobody_waits_for_it(stage, servers):
             pids.append(child_of_request(server, sock.getsockname()[1])[0])
     zombies = wait_until(lambda: len(zombie_children(server.pid)) == 6 and zombie_children(server.pid))
     assert zombies == sorted(pids)
-    # A zombie cannot be killed: it is already dead. SIGKILL changes nothing.
+    # A demonstration: a zombie cannot be killed, it is already dead. SIGKILL changes nothing.
     os.kill(pids[0], signal.SIGKILL)
     time.sleep(0.1)
     assert zombie_children(server.pid) == sorted(pids)
@@ -117,8 +108,9 @@ def test_a_parent_that_keeps_its_copy_leaves_clients_without_an_end(stage):
         before = fd_count(server.pid)
         held = []
         for _ in range(5):
-            sock = connect(server.port, timeout=0.3)
+            sock = connect(server.port)
             assert get_hello(sock, server.port).status == 200  # the child answered...
+            sock.settimeout(0.3)
             with pytest.raises(socket.timeout):
                 sock.recv(1)  # ...but the connection does not end: the parent still holds it
             held.append(sock)

@@ -145,12 +145,22 @@ def test_a_port_in_use_is_a_clear_error(stage, servers):
     assert "bind: Address already in use" in result.stderr
 
 
+def time_wait_entries(port):
+    """Connections of the local `port` in TIME_WAIT (state 06 in /proc/net/tcp)."""
+    with open("/proc/net/tcp") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return [r for r in rows if r[3] == "06" and int(r[1].split(":")[1], 16) == port]
+
+
 def test_restart_on_the_same_port_right_after_serving(stage):
     # The server closes first, so its side of the connection waits in TIME_WAIT; without
     # SO_REUSEADDR the next bind() to the port would fail with "Address already in use".
     first = start_server(stage)
     assert request(first.port).status == 200
     assert stop_server(first) == []
+    if not time_wait_entries(first.port):
+        # The kernel keeps at most net.ipv4.tcp_max_tw_buckets of them; past that it makes none.
+        pytest.skip("the kernel made no TIME_WAIT entry (its table is full): nothing to show here")
     again = start_server(stage, "--port", str(first.port))
     try:
         assert request(again.port).status == 200

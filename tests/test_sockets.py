@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from conftest import ROOT, ALL_STAGES, connect, exchange, parse_response, read_until_closed, reap_strays, request
+from conftest import (ROOT, ALL_STAGES, connect, exchange, parse_response, read_until_closed, reap_strays, request,
+                      wait_until)
 
 CLIENT = os.path.join(ROOT, "part3/client")
 
@@ -85,18 +86,21 @@ def listen_queue_length(port):
 
 @pytest.mark.stages(first=3, last=4)
 def test_a_client_arriving_while_the_server_is_busy_waits_in_the_backlog(stage, servers):
-    server = servers(stage, "--delay", "2")
-    busy = threading.Thread(target=timed_fetch, args=(server.port, [None], 0))
-    busy.start()
-    server.wait_for_log(r'"GET /hello HTTP/1\.1" 200')  # the first client is answered; the server pauses
+    server = servers(stage)
+    # Keep the server busy: a client that has sent half a request, which the server waits for.
+    busy = connect(server.port)
+    busy.sendall(f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n".encode())
+    server.wait_for_log(rf"socket pair \(127\.0\.0\.1, {server.port}, 127\.0\.0\.1, {busy.getsockname()[1]}\)")
     assert listen_queue_length(server.port) == 0
     waiting = connect(server.port)  # not refused: the kernel completes the connection...
-    time.sleep(0.2)
-    assert listen_queue_length(server.port) == 1  # ...and queues it until accept()
+    wait_until(lambda: listen_queue_length(server.port) == 1)  # ...and queues it until accept()
+    busy.sendall(b"\r\n")  # the first request is complete: answered, and the next one accepted
+    assert parse_response(read_until_closed(busy)).status == 200
     waiting.sendall(f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
     assert parse_response(read_until_closed(waiting)).status == 200
+    assert listen_queue_length(server.port) == 0
+    busy.close()
     waiting.close()
-    busy.join()
 
 
 @pytest.mark.stages(first=3, last=3)
