@@ -11,6 +11,7 @@
 
 #include "common/gateway_abi.h"
 
+/* Append bytes to the body; 0, or -1 if the server refused. */
 static int put(const struct gateway_call *call, const char *data, size_t size) {
   return call->write(call->server, data, size);
 }

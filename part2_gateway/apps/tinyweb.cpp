@@ -8,6 +8,7 @@
 namespace tinyweb {
 namespace {
 
+// "/hello/Ada" -> {"hello", "Ada"}; "/" -> {""}.
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> segments;
   std::size_t start = 1;  // PATH_INFO starts with '/'
@@ -20,6 +21,7 @@ std::vector<std::string> split_path(std::string_view path) {
   return segments;
 }
 
+// Whether a path's segments fit a route's pattern; each {placeholder} it fills goes into `params`.
 bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& segments,
              std::map<std::string, std::string>& params) {
   if (pattern.size() != segments.size()) return false;
@@ -35,6 +37,7 @@ bool matches(const std::vector<std::string>& pattern, const std::vector<std::str
   return true;
 }
 
+// Give the server a reply: status, Content-Type (and `extra` headers), body.
 void answer(AppCall& call, const Reply& reply, std::vector<std::pair<std::string, std::string>> extra = {}) {
   extra.insert(extra.begin(), {"Content-Type", reply.content_type});
   call.start_response(reply.status, extra);
