@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace {
@@ -80,29 +81,33 @@ std::string link_target(int dir_fd, const char* name) {
 
 }  // namespace
 
-std::vector<TcpSocketInfo> parse_proc_net_tcp(std::string_view text, bool ipv6) {
+std::optional<TcpSocketInfo> parse_proc_net_tcp_line(std::string_view line, bool ipv6) {
   // "  sl  local_address rem_address   st tx_queue:rx_queue tr:tm->when retrnsmt   uid  timeout inode ..."
+  std::istringstream fields{std::string(line)};
+  std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout;
+  TcpSocketInfo info;
+  if (!(fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >>
+        info.inode)) {
+    return std::nullopt;
+  }
+  unsigned long state_number = 0;
+  std::size_t colon = queues.find(':');
+  if (!parse_hex(state, state_number) || colon == std::string::npos ||
+      !parse_hex(std::string_view(queues).substr(colon + 1), info.queue) ||
+      !parse_endpoint(local, ipv6, info.local) || !parse_endpoint(remote, ipv6, info.remote)) {
+    return std::nullopt;
+  }
+  info.state = tcp_state_name(static_cast<unsigned>(state_number));
+  return info;
+}
+
+std::vector<TcpSocketInfo> parse_proc_net_tcp(std::string_view text, bool ipv6) {
   std::vector<TcpSocketInfo> sockets;
   std::istringstream lines{std::string(text)};
   std::string line;
   std::getline(lines, line);  // the heading
   while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout;
-    TcpSocketInfo info;
-    if (!(fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >>
-          info.inode)) {
-      continue;
-    }
-    unsigned long state_number = 0;
-    std::size_t colon = queues.find(':');
-    if (!parse_hex(state, state_number) || colon == std::string::npos ||
-        !parse_hex(std::string_view(queues).substr(colon + 1), info.queue) ||
-        !parse_endpoint(local, ipv6, info.local) || !parse_endpoint(remote, ipv6, info.remote)) {
-      continue;
-    }
-    info.state = tcp_state_name(static_cast<unsigned>(state_number));
-    sockets.push_back(info);
+    if (auto info = parse_proc_net_tcp_line(line, ipv6)) sockets.push_back(*info);
   }
   return sockets;
 }
@@ -177,12 +182,21 @@ std::string descriptor_table(int backlog) {
   std::string error;
   if (!list_descriptors(descriptors, error)) return text + "\n" + error + "\n";
 
-  // Look every socket up by inode among the TCP sockets of this network namespace.
+  // Look our sockets up by inode among the TCP sockets of this network namespace. The files list
+  // every socket of the namespace, TIME_WAIT ones included (tens of thousands after a load test,
+  // megabytes of text): read them a line at a time, and keep only ours.
+  std::set<unsigned long> ours;
+  for (const Descriptor& d : descriptors) {
+    if (unsigned long inode = socket_inode(d.target)) ours.insert(inode);
+  }
   std::vector<TcpSocketInfo> tcp;
   for (auto [path, ipv6] : {std::pair{"/proc/self/net/tcp", false}, std::pair{"/proc/self/net/tcp6", true}}) {
-    std::string contents;
-    if (read_file(path, contents)) {
-      for (const TcpSocketInfo& info : parse_proc_net_tcp(contents, ipv6)) tcp.push_back(info);
+    std::ifstream file(path);
+    std::string line;
+    std::getline(file, line);  // the heading
+    while (std::getline(file, line)) {
+      auto info = parse_proc_net_tcp_line(line, ipv6);
+      if (info && ours.count(info->inode)) tcp.push_back(*info);
     }
   }
   text += "\nfd   points to                 TCP state     local                  foreign\n";

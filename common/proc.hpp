@@ -5,6 +5,7 @@
 // /proc/self/net/tcp (and tcp6), found by the socket's inode number.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,8 +19,11 @@ struct TcpSocketInfo {
   unsigned long queue = 0;  // LISTEN: connections waiting for accept(); otherwise bytes not yet read
 };
 
-// The sockets listed in the text of /proc/net/tcp (`ipv6` false) or /proc/net/tcp6 (true).
-// Lines that do not parse are skipped.
+// One line of /proc/net/tcp (`ipv6` false) or /proc/net/tcp6 (true), not the heading; nothing if
+// it does not parse.
+std::optional<TcpSocketInfo> parse_proc_net_tcp_line(std::string_view line, bool ipv6);
+
+// The sockets listed in the whole text of either file. Lines that do not parse are skipped.
 std::vector<TcpSocketInfo> parse_proc_net_tcp(std::string_view text, bool ipv6);
 
 struct Descriptor {
