@@ -6,6 +6,8 @@
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UndefinedBehaviorSanitizer
 #   make fuzz            fuzz the parser and the environ with libFuzzer (FUZZ_SECONDS=60)
 #   make soak            20,000 requests against the final server: no failure, zombie or leak
+#   make bench           what each concurrency model costs: tests/bench/results.md, charts (12 min)
+#   make bench QUICK=1   the same, a second a server: a check for CI
 #   make diff-2          the lesson of stage 2: stage 1's server.cpp against stage 2's
 #   make compile_commands.json   for editors and clang tools
 #   make format          reformat the C++ sources (make format-check only checks)
@@ -179,6 +181,18 @@ fuzz: $(FUZZ_TARGETS)
 	  grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss)' $(FUZZ_OUT)/$$name.log; done
 # ---- end of fuzzing -------------------------------------------------------------------------------
 
+# ---- benchmarks: what each concurrency model costs (tests/bench/) -------------------------------
+#   make bench           every server under wrk, beside bare C servers, nginx and gunicorn (~13 min)
+#   make bench QUICK=1   a second a server, for CI: fails on any error or a missing result file
+# Writes tests/bench/results.md and its charts (QUICK=1: into tests/bench/out/quick/); scratch
+# output and the servers' logs go to tests/bench/out/ (git-ignored). Installs wrk and gnuplot-nox
+# (and, without QUICK, nginx-light and gunicorn) with apt-get when it can, or says what to install.
+BENCH_PYTHON ?= /usr/bin/python3
+.PHONY: bench
+bench: all
+	$(BENCH_PYTHON) tests/bench/bench.py $(if $(filter 1,$(QUICK)),--quick)
+# ---- end of benchmarks ----------------------------------------------------------------------------
+
 # ---- the lessons: what each stage adds to the one before ---------------------------------------
 diff-%:
 	@n=$*; cur=$$(ls -d part$${n}_* 2>/dev/null); prev=$$(ls -d part$$((n - 1))_* 2>/dev/null); \
@@ -202,7 +216,7 @@ format-check:
 	clang-format --dry-run --Werror $(CPP_FILES)
 
 help:
-	@sed -n 's/^#   make/make/p' Makefile
+	@sed -n '/^$$/q; s/^#   make/make/p' Makefile
 
 clean:
 	rm -rf $(BUILD) part1 part2 part3 part4 part5 part6 compile_commands.json
