@@ -89,6 +89,11 @@ def all_subjects(peers):
         stage("part5", "part5/server", "fork per connection", zombies_ok=True),
         stage("part6", "part6/server", "fork per connection"),
     ]
+    # A real framework through the gateway: Flask, in Python, run by part6 through the WSGI bridge.
+    if os.path.exists("part2/wsgi.so"):
+        flask = ["part6/server", "--port", "0", "part2/wsgi.so", "part2_gateway/python/flaskapp:app"]
+        subjects.append(Subject("part6 + Flask", "fork per connection, Python app",
+                                {"hello": flask, "wait": "the Flask app has no route that waits"}))
     return subjects + peers
 
 

@@ -15,6 +15,7 @@ FORK_STAGES = ["part5", "part6"]
 STAGES = ["part1", "part2", "part3", "part3 asio", "part4", "part5", "part6"]
 COLORS = {"iterative (C floor)": 0x1B5E20, "iterative": 0x1F77B4, "iterative (Asio)": 0x6BAED6,
           "fork per connection (C floor)": 0xA63603, "fork per connection": 0xFD8D3C,
+          "fork per connection, Python app": 0xFDD0A2,
           "event loop, 1 worker": 0x636363, "sync worker, 1 process": 0x756BB1}
 MIB = 1024.0
 
