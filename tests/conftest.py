@@ -13,7 +13,6 @@ or, where what they check is the same in every stage, a representative few:
 `@pytest.mark.stages(names=("part2", "part6"))` (an iterative stage and a forking one).
 """
 
-import ctypes
 import os
 import re
 import signal
@@ -24,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
+
+from processes import become_subreaper, terminate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,10 +56,8 @@ def stages_from(first, last=6):
 def pytest_configure(config):
     config.addinivalue_line("markers", "stages(first, last=6, names=None): the stages a test applies to "
                                        "(names: only those of these names)")
-    # Become a "subreaper": a child our servers leave behind when they exit is re-parented to
-    # this process instead of to init, so that teardown can see it (and reap it).
-    PR_SET_CHILD_SUBREAPER = 36
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    # A child our servers leave behind when they exit comes to us, so that teardown sees (and reaps) it.
+    become_subreaper()
 
 
 # Rows of the zombie table, filled by test_zombies.py and printed when the suite ends.
@@ -210,19 +209,12 @@ def start_server(stage, *args, preexec_fn=None, expect_listen=True, wrapper=(), 
 
 def stop_server(server):
     """Stop the server by its pid with SIGTERM, and return a list of what went wrong."""
-    problems = []
     process = server.process
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            problems.append("did not stop within 15 s of SIGTERM (killed)")
-    elif process.returncode != 0:
-        problems.append(f"had already exited with status {process.returncode}")
-    if process.returncode not in (0, -signal.SIGKILL) and not problems:
+    already = process.poll()
+    problems = terminate(process)
+    if already not in (None, 0):
+        problems.append(f"had already exited with status {already}")
+    elif process.returncode not in (0, -signal.SIGKILL) and not problems:
         problems.append(f"exited with status {process.returncode} after SIGTERM")
     server._reader.join(timeout=5)
     problems += reap_orphans(server.stage)

@@ -18,7 +18,6 @@ with Debian's /usr/bin/python3. `bench.py --help` lists the options.
 """
 
 import argparse
-import ctypes
 import json
 import os
 import re
@@ -30,6 +29,9 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+from processes import become_subreaper, terminate  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BENCH = os.path.join(ROOT, "tests", "bench")
@@ -222,12 +224,6 @@ def build_helpers():
 
 
 # ---- processes ---------------------------------------------------------------------------------------
-
-def become_subreaper():
-    """Children a server leaves behind when it exits come to us instead of init, so we see them."""
-    PR_SET_CHILD_SUBREAPER = 36
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
 
 def children(pid):
     try:
@@ -556,15 +552,7 @@ def measure(subject, scenario, concurrency, round_number, args):
 
 def stop(process, subject):
     """SIGTERM by pid, then check the exit and that no child was left behind."""
-    problems = []
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            problems.append("did not stop within 15 s of SIGTERM (killed)")
+    problems = terminate(process)
     if process.returncode not in (0, -signal.SIGKILL):
         problems.append(f"exited with status {process.returncode}")
     live, zombies = reap_orphans()
