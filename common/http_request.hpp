@@ -57,7 +57,6 @@ class RequestParser {
   bool started() const { return bytes_seen_ > 0; }
   // The request so far; whole once state() is Complete.
   const Request& request() const { return request_; }
-  Request& request() { return request_; }
   // When Malformed: the status to answer (400, 413, 414, 431, 501, 505) and why.
   int error_status() const { return error_status_; }
   const std::string& error_detail() const { return error_detail_; }
