@@ -101,10 +101,10 @@ Outcome outcome_of(int error) {
 
 struct Tally {
   std::mutex mutex;
-  int connected = 0;
-  int outcomes[kOutcomes] = {};
-  std::map<int, int> statuses;  // status code -> answers with it
-  std::vector<UniqueFd> held;   // with --hold
+  long long connected = 0;  // up to --max-clients x --max-conns: more than an int holds
+  long long outcomes[kOutcomes] = {};
+  std::map<int, long long> statuses;  // status code -> answers with it
+  std::vector<UniqueFd> held;         // with --hold
 };
 
 // Read one HTTP response: up to the end of the header section, then Content-Length bytes.
@@ -149,8 +149,11 @@ Outcome run_connection(const Options& options, const SocketAddress& server, cons
     std::lock_guard lock(tally.mutex);
     ++tally.connected;
   }
-  if (send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
-    return outcome_of(errno);
+  for (std::string_view rest = request; !rest.empty();) {  // a short send is progress: send the rest
+    ssize_t n = send(fd.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return outcome_of(errno);
+    rest.remove_prefix(static_cast<std::size_t>(n));
   }
   int status = read_answer(fd.get());
   if (status < 0) return errno == 0 ? kClosed : outcome_of(errno);
@@ -173,8 +176,11 @@ void wait_for_stop() {
   sigaddset(&stops, SIGINT);
   sigaddset(&stops, SIGTERM);
   sigprocmask(SIG_BLOCK, &stops, &before);
-  std::signal(SIGINT, on_stop);
-  std::signal(SIGTERM, on_stop);
+  struct sigaction action {};
+  action.sa_handler = on_stop;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
   while (!g_stop) sigsuspend(&before);
 }
 
@@ -188,7 +194,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "client: %s\n", error.c_str());
     return 2;
   }
-  std::string request = "GET " + options.path + " HTTP/1.1\r\nHost: " + options.host + ":" +
+  // Host names the server as a URL would: an IPv6 address in brackets (RFC 9110 7.2, RFC 3986 3.2.2).
+  std::string host = options.host.find(':') == std::string::npos ? options.host : "[" + options.host + "]";
+  std::string request = "GET " + options.path + " HTTP/1.1\r\nHost: " + host + ":" +
                         std::to_string(options.port) + "\r\nConnection: close\r\n\r\n";
 
   // Start every client at the same moment, so that they really arrive together.
@@ -211,16 +219,16 @@ int main(int argc, char** argv) {
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   std::printf("clients           %d x %d connections\n", options.clients, options.connections);
-  std::printf("connections made  %d\n", tally.connected);
-  std::printf("answers read      %d", tally.outcomes[kAnswered]);
+  std::printf("connections made  %lld\n", tally.connected);
+  std::printf("answers read      %lld", tally.outcomes[kAnswered]);
   const char* separator = "  (";
   for (auto [status, count] : tally.statuses) {
-    std::printf("%s%d: %d", separator, status, count);
+    std::printf("%s%d: %lld", separator, status, count);
     separator = ", ";
   }
   std::printf("%s\nerrors           ", tally.statuses.empty() ? "" : ")");
   for (int kind = kRefused; kind < kOutcomes; ++kind) {
-    std::printf(" %s %d%s", kOutcomeNames[kind], tally.outcomes[kind], kind + 1 < kOutcomes ? "," : "\n");
+    std::printf(" %s %lld%s", kOutcomeNames[kind], tally.outcomes[kind], kind + 1 < kOutcomes ? "," : "\n");
   }
   std::printf("elapsed           %.2f s\n", elapsed);
 
@@ -229,5 +237,6 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     wait_for_stop();
   }
-  return tally.outcomes[kAnswered] == options.clients * options.connections ? 0 : 1;
+  long long wanted = static_cast<long long>(options.clients) * options.connections;  // up to 10^10
+  return tally.outcomes[kAnswered] == wanted ? 0 : 1;
 }
