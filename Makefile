@@ -8,7 +8,7 @@
 #   make soak            20,000 requests against the final server: no failure, zombie or leak
 #   make bench           what each concurrency model costs: tests/bench/results.md, charts (12 min)
 #   make bench QUICK=1   the same, a second a server: a check for CI
-#   make diff-2          the lesson of stage 2: stage 1's server.cpp against stage 2's
+#   make diff-2          the lesson of stage 2: what it adds to stage 1 (diff-1 ... diff-6)
 #   make compile_commands.json   for editors and clang tools
 #   make format          reformat the C++ sources (make format-check only checks)
 #   make clean
@@ -19,52 +19,79 @@
 CXX      ?= g++
 CXXFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Werror
+# The sanitizers go in flags of their own, so that they apply even when CXXFLAGS is given on the
+# command line (make SANITIZE=1 CXXFLAGS=-O0 compiles and links with them alike).
 ifeq ($(SANITIZE),1)
-  CXXFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-  LDFLAGS  += -fsanitize=address,undefined
+  SANITIZER_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
-ALL_CXXFLAGS := -std=c++20 $(WARNINGS) -fPIC -I. -MMD -MP $(CXXFLAGS)
-ALL_CFLAGS   := -std=c11 $(WARNINGS) -fPIC -I. -MMD -MP $(filter-out -std=%,$(CXXFLAGS))
+ALL_CXXFLAGS := -std=c++20 $(WARNINGS) -fPIC -I. -MMD -MP $(CXXFLAGS) $(SANITIZER_FLAGS)
+ALL_CFLAGS   := -std=c11 $(WARNINGS) -fPIC -I. -MMD -MP $(filter-out -std=%,$(CXXFLAGS)) $(SANITIZER_FLAGS)
+ALL_LDFLAGS  := $(LDFLAGS) $(SANITIZER_FLAGS)
 LDLIBS       += -ldl
 BUILD := build
 
-# Rebuild everything when the compiler or its flags change (SANITIZE=1 and back, say).
-FLAGS_NOW := $(CXX) $(ALL_CXXFLAGS) $(CC) $(ALL_CFLAGS) $(LDFLAGS)
-$(shell mkdir -p $(BUILD) && echo '$(FLAGS_NOW)' | cmp -s - $(BUILD)/flags || echo '$(FLAGS_NOW)' > $(BUILD)/flags)
+# Goals that build nothing (help, clean, the diffs) run no compiler probe and write no file.
+QUIET_GOALS := help clean $(foreach n,1 2 3 4 5 6,diff-$(n))
+BUILDING := $(if $(MAKECMDGOALS),$(filter-out $(QUIET_GOALS),$(MAKECMDGOALS)),all)
 
-# How a program is linked: its objects and the common library, into the stage's folder.
+# Rebuild everything when the compiler or its flags change (SANITIZE=1 and back, say).
+ifneq ($(BUILDING),)
+FLAGS_NOW := $(CXX) $(ALL_CXXFLAGS) $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)
+$(shell mkdir -p $(BUILD) && echo '$(FLAGS_NOW)' | cmp -s - $(BUILD)/flags || echo '$(FLAGS_NOW)' > $(BUILD)/flags)
+endif
+
+# How a program is linked: its objects, into the stage's folder.
 define link
 	@mkdir -p $(@D)
-	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(ALL_CXXFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 endef
 # How a gateway app is linked: a shared object the servers load at run time.
 define link_app
 	@mkdir -p $(@D)
-	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -shared -o $@ $^
+	$(CXX) $(ALL_CXXFLAGS) $(ALL_LDFLAGS) -shared -o $@ $^
 endef
 
-.PHONY: all help part1 part2 part3 part4 part5 part6 soak test unit-test black-box-test deps clean compile_commands.json format format-check
+.PHONY: all help part1 part2 part3 part4 part5 part6 no-asio soak test unit-test black-box-test deps clean \
+        compile_commands.json format format-check
 all: part1 part2 part3 part4 part5 part6
 
-# ---- common/: what earlier stages taught, shared by every later one ----------------------------
-COMMON_SOURCES := $(wildcard common/*.cpp)
-COMMON := $(BUILD)/libcommon.a
-$(COMMON): $(COMMON_SOURCES:%.cpp=$(BUILD)/%.o)
-	$(AR) rcs $@ $^
+# ---- common/: which modules each stage builds on ---------------------------------------------
+# A module belongs to the part that teaches it: that part introduces it (NEW_N), `make diff-N`
+# shows it whole, and that stage and every later one link it (COMMON_N). Nothing in common/ is
+# linked before its part.
+NEW_1 := common/unique_fd.hpp common/net.hpp common/net.cpp common/options.hpp common/options.cpp \
+         common/log.hpp common/log.cpp common/http_request.hpp common/http_request.cpp \
+         common/http_response.hpp common/http_response.cpp common/connection.hpp common/connection.cpp
+NEW_2 := common/gateway_abi.h common/gateway.hpp common/gateway.cpp common/gateway_app.hpp \
+         common/gateway_app.cpp common/hello_app.hpp common/hello_app.cpp
+NEW_3 :=
+NEW_4 := common/proc.hpp common/proc.cpp
+NEW_5 :=
+NEW_6 :=
+COMMON_1 := $(NEW_1)
+COMMON_2 := $(COMMON_1) $(NEW_2)
+COMMON_3 := $(COMMON_2) $(NEW_3)
+COMMON_4 := $(COMMON_3) $(NEW_4)
+COMMON_5 := $(COMMON_4) $(NEW_5)
+COMMON_6 := $(COMMON_5) $(NEW_6)
+# The object files of a list of sources: $(call objects,$(COMMON_2))
+objects = $(patsubst %.cpp,$(BUILD)/%.o,$(filter %.cpp,$(1)))
 
 # ---- the stages -------------------------------------------------------------------------------
 part1: part1/server
-part1/server: $(BUILD)/part1_basic_http/server.o $(COMMON)
+part1/server: $(BUILD)/part1_basic_http/server.o $(call objects,$(COMMON_1))
 	$(link)
 
 part2: part2/server part2/hello.so part2/environ.so part2/greeter.so
-part2/server: $(BUILD)/part2_gateway/server.o $(COMMON)
+part2/server: $(BUILD)/part2_gateway/server.o $(call objects,$(COMMON_2))
 	$(link)
-part2/hello.so: $(BUILD)/part2_gateway/apps/hello.o $(COMMON)
+# The apps link only the app's side of the gateway: gateway_app (and the built-in hello app).
+APP_SIDE := $(call objects,common/gateway_app.cpp)
+part2/hello.so: $(BUILD)/part2_gateway/apps/hello.o $(call objects,common/hello_app.cpp) $(APP_SIDE)
 	$(link_app)
 part2/environ.so: $(BUILD)/part2_gateway/apps/environ.o
 	$(link_app)
-part2/greeter.so: $(BUILD)/part2_gateway/apps/greeter.o $(BUILD)/part2_gateway/apps/tinyweb.o $(COMMON)
+part2/greeter.so: $(BUILD)/part2_gateway/apps/greeter.o $(BUILD)/part2_gateway/apps/tinyweb.o $(APP_SIDE)
 	$(link_app)
 
 # ---- part2/wsgi.so: the WSGI bridge, Python's frameworks on the servers (needs python3-dev) ----
@@ -72,14 +99,17 @@ part2/greeter.so: $(BUILD)/part2_gateway/apps/greeter.o $(BUILD)/part2_gateway/a
 # (pyenv, a venv), whose libpython would not see Debian's python3-flask and the like. Where
 # `python3-config --embed` does not work, the bridge is skipped with a note.
 PYTHON_CONFIG ?= /usr/bin/python3-config
+ifneq ($(BUILDING),)
 PYTHON_EMBED_LIBS := $(shell $(PYTHON_CONFIG) --embed --ldflags 2>/dev/null)
+PYTHON_INCLUDES := $(shell $(PYTHON_CONFIG) --includes 2>/dev/null)
+endif
 ifneq ($(PYTHON_EMBED_LIBS),)
 part2: part2/wsgi.so
 part2/wsgi.so: $(BUILD)/part2_gateway/apps/wsgi_bridge.o
 	@mkdir -p $(@D)
-	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -shared -o $@ $^ $(PYTHON_EMBED_LIBS)
-$(BUILD)/part2_gateway/apps/wsgi_bridge.o: ALL_CXXFLAGS += $(shell $(PYTHON_CONFIG) --includes) \
-  -DBRIDGE_PYTHON='"$(shell $(PYTHON_CONFIG) --prefix)/bin/python3"'
+	$(CXX) $(ALL_CXXFLAGS) $(ALL_LDFLAGS) -shared -o $@ $^ $(PYTHON_EMBED_LIBS)
+BRIDGE_FLAGS := $(PYTHON_INCLUDES) -DBRIDGE_PYTHON='"$(shell $(PYTHON_CONFIG) --prefix)/bin/python3"'
+$(BUILD)/part2_gateway/apps/wsgi_bridge.o: ALL_CXXFLAGS += $(BRIDGE_FLAGS)
 else
 part2: ; @echo "note: part2/wsgi.so (the WSGI bridge) skipped: it needs python3-dev ($(PYTHON_CONFIG) --embed)"
 endif
@@ -87,26 +117,29 @@ endif
 
 # The comparison server needs Boost.Asio (Debian: libboost-dev), the one use of Boost here; without
 # it, part3 builds the rest and says so.
+ifneq ($(BUILDING),)
 HAVE_ASIO := $(shell printf '\043if __has_include(<boost/asio.hpp>)\nyes\n\043endif\n' | $(CXX) -E -P -x c++ - 2>/dev/null)
+endif
 part3: part3/server part3/client $(if $(HAVE_ASIO),part3/asio_server,no-asio)
-part3/server: $(BUILD)/part3_sockets/server.o $(COMMON)
+part3/server: $(BUILD)/part3_sockets/server.o $(call objects,$(COMMON_3))
 	$(link)
-part3/asio_server: $(BUILD)/part3_sockets/asio_server.o $(COMMON)
+part3/asio_server: $(BUILD)/part3_sockets/asio_server.o $(call objects,$(COMMON_3))
 	$(link)
 no-asio:
 	@echo "note: part3/asio_server not built: it needs Boost.Asio (sudo apt-get install libboost-dev)"
 
 # From here on each stage also gets the load client of Part 3, to point at its server.
+CLIENT_COMMON := $(call objects,common/net.cpp common/options.cpp)
 part4: part4/server part4/client
-part4/server: $(BUILD)/part4_descriptors/server.o $(COMMON)
+part4/server: $(BUILD)/part4_descriptors/server.o $(call objects,$(COMMON_4))
 	$(link)
 part5: part5/server part5/client
-part5/server: $(BUILD)/part5_fork/server.o $(COMMON)
+part5/server: $(BUILD)/part5_fork/server.o $(call objects,$(COMMON_5))
 	$(link)
 part6: part6/server part6/client
-part6/server: $(BUILD)/part6_zombies/server.o $(COMMON)
+part6/server: $(BUILD)/part6_zombies/server.o $(call objects,$(COMMON_6))
 	$(link)
-part%/client: $(BUILD)/part3_sockets/client.o $(COMMON)
+part%/client: $(BUILD)/part3_sockets/client.o $(CLIENT_COMMON)
 	$(link)
 
 # ---- compiling: every .cpp (and .c) into build/, with its header dependencies ---------------------
@@ -117,17 +150,22 @@ $(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+ifneq ($(BUILDING),)
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+endif
 # Keep every object file, even those only a pattern rule asked for (the load client's, say).
 .SECONDARY:
 
 # ---- tests ------------------------------------------------------------------------------------
 UNIT_TESTS := $(BUILD)/unit_tests
-$(UNIT_TESTS): $(patsubst %.cpp,$(BUILD)/%.o,$(wildcard tests/unit/*.cpp)) $(COMMON)
+$(UNIT_TESTS): $(patsubst %.cpp,$(BUILD)/%.o,$(wildcard tests/unit/*.cpp)) $(call objects,$(COMMON_6))
 	$(link)
-# Apps that break the gateway contract on purpose, one symbol per fault.
-TEST_APPS := $(BUILD)/tests/misbehaving.so
-$(BUILD)/tests/misbehaving.so: $(BUILD)/tests/apps/misbehaving.o
+# Apps for the tests: ones that break the gateway contract on purpose (one symbol per fault), one
+# that starts a program, and the bench's app that waits before it answers.
+TEST_APPS := $(BUILD)/tests/misbehaving.so $(BUILD)/tests/runs_a_program.so $(BUILD)/tests/wait_app.so
+$(BUILD)/tests/%.so: $(BUILD)/tests/apps/%.o
+	$(link_app)
+$(BUILD)/tests/wait_app.so: $(BUILD)/tests/bench/wait_app.o
 	$(link_app)
 
 # The black-box tests need an interpreter with pytest: Debian's python3-pytest serves
@@ -167,7 +205,7 @@ FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_parser $(BUILD)/fuzz/fuzz_environ
 $(BUILD)/fuzz/fuzz_parser: tests/fuzz/fuzz_parser.cpp common/http_request.cpp common/http_request.hpp
 	@mkdir -p $(@D)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -o $@ $(filter %.cpp,$^)
-$(BUILD)/fuzz/fuzz_environ: tests/fuzz/fuzz_environ.cpp $(COMMON_SOURCES) $(wildcard common/*.hpp common/*.h)
+$(BUILD)/fuzz/fuzz_environ: tests/fuzz/fuzz_environ.cpp $(COMMON_2)
 	@mkdir -p $(@D)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -o $@ $(filter %.cpp,$^) -ldl
 fuzz: $(FUZZ_TARGETS)
@@ -194,19 +232,29 @@ bench: all
 # ---- end of benchmarks ----------------------------------------------------------------------------
 
 # ---- the lessons: what each stage adds to the one before ---------------------------------------
-diff-%:
-	@n=$*; cur=$$(ls -d part$${n}_* 2>/dev/null); prev=$$(ls -d part$$((n - 1))_* 2>/dev/null); \
-	if [ -z "$$cur" ]; then echo "no stage $$n"; exit 2; fi; \
-	if [ -z "$$prev" ]; then echo "$$cur is the first stage: read $$cur/server.cpp whole"; exit 0; fi; \
-	diff -u $$prev/server.cpp $$cur/server.cpp; [ $$? -le 1 ]; \
-	extra=$$(cd $$cur && ls | grep -vx server.cpp); \
-	if [ -n "$$extra" ]; then echo; echo "Also in $$cur/:" $$extra; fi
+#   make diff-N   stage N-1's server.cpp against stage N's, then each common/ file stage N
+#                 introduces, whole (stage 1: everything, as added lines). Coloured on a terminal,
+#                 plain through a pipe; COLOR=always keeps the colours (make diff-2 COLOR=always | less -R).
+STAGE_DIRS := part1_basic_http part2_gateway part3_sockets part4_descriptors part5_fork part6_zombies
+COLOR ?= auto
+show_diff = { git --no-pager diff --no-index --color=$(COLOR) $(1) $(2) || [ $$? -eq 1 ]; }
+DIFFS := $(foreach n,1 2 3 4 5 6,diff-$(n))
+.PHONY: $(DIFFS)
+# Stage N's folder, and the server.cpp it is compared with (stage 1: none, /dev/null).
+stage_dir = $(word $(1),$(STAGE_DIRS))
+before = $(if $(filter 1,$(1)),/dev/null,$(word $(1),- $(STAGE_DIRS))/server.cpp)
+$(DIFFS): diff-%:
+	@$(call show_diff,$(call before,$*),$(call stage_dir,$*)/server.cpp)
+	@$(foreach f,$(NEW_$*),$(call show_diff,/dev/null,$(f)) && ) true
+	@extra=$$(cd $(call stage_dir,$*) && ls | grep -vx server.cpp); \
+	 if [ -n "$$extra" ]; then echo; echo "Also in $(call stage_dir,$*)/:" $$extra; fi
 
 # ---- editors ------------------------------------------------------------------------------------
 compile_commands.json:
 	@{ echo '['; sep=''; for f in $$(find common part*_* tests/unit tests/apps -name '*.cpp' | sort); do \
-	  printf '%s{"directory":"%s","file":"%s","command":"%s %s -c %s"}\n' "$$sep" "$$PWD" "$$f" \
-	    "$(CXX)" "$(ALL_CXXFLAGS)" "$$f"; sep=','; done; echo ']'; } > $@
+	  extra=''; [ "$$f" = part2_gateway/apps/wsgi_bridge.cpp ] && extra='$(subst ",\\\",$(BRIDGE_FLAGS))'; \
+	  printf '%s{"directory":"%s","file":"%s","command":"%s %s %s -c %s"}\n' "$$sep" "$$PWD" "$$f" \
+	    "$(CXX)" "$(ALL_CXXFLAGS)" "$$extra" "$$f"; sep=','; done; echo ']'; } > $@
 	@echo "wrote $@"
 
 CPP_FILES = $(shell find common part*_* tests -name '*.cpp' -o -name '*.hpp' -o -name '*.[ch]' | sort)

@@ -1,4 +1,4 @@
-// common/connection.cpp
+// common/connection.cpp (Part 1)
 #include "common/connection.hpp"
 
 #include <poll.h>
@@ -18,14 +18,14 @@ int wait_until(int fd, short events, Clock::time_point deadline) {
     if (left.count() <= 0) return 0;
     pollfd p{fd, events, 0};
     int ready = poll(&p, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;  // a signal: wait again for what is left
+    if (ready < 0 && errno == EINTR) continue;  // a signal handler ran (Part 6): wait for what is left
     return ready;
   }
 }
 
 }  // namespace
 
-ReadResult read_request(int fd, RequestParser& parser) {
+ReadResult read_request(int fd, RequestParser& parser, std::string* raw) {
   const Clock::time_point start = Clock::now();
   bool sent_continue = false;
   char buffer[16 * 1024];
@@ -43,6 +43,7 @@ ReadResult read_request(int fd, RequestParser& parser) {
     if (n < 0) return {ReadStatus::Gone, 0, std::string("recv: ") + std::strerror(errno)};
     if (n == 0 && !parser.started()) return {ReadStatus::Gone, 0, "closed without sending a request"};
     if (n == 0) return {ReadStatus::Bad, 400, "connection closed in the middle of the request"};
+    if (raw) raw->append(buffer, static_cast<std::size_t>(n));
 
     switch (parser.feed(std::string_view(buffer, static_cast<std::size_t>(n)))) {
       case ParseState::Complete: return {ReadStatus::Complete, 0, ""};

@@ -1,5 +1,5 @@
-// common/connection.hpp: reading one request from a connected socket and writing the answer,
-// with the timeouts and error handling that a server facing real clients needs.
+// common/connection.hpp (Part 1): reading one request from a connected socket and writing the
+// answer, with the timeouts and error handling that a server facing real clients needs.
 #pragma once
 
 #include <chrono>
@@ -33,7 +33,8 @@ struct ReadResult {
 
 // Read from `fd` into `parser` until it holds a whole request, or says why not. Answers
 // "Expect: 100-continue" with an interim 100 response so that such clients send their body.
-ReadResult read_request(int fd, RequestParser& parser);
+// Every byte read is also appended to `raw`, if given (to print the request as it came).
+ReadResult read_request(int fd, RequestParser& parser, std::string* raw = nullptr);
 
 // Write all of `bytes`, carrying on after short writes and EINTR, never raising SIGPIPE (a peer
 // that went away is an error return, not the death of the server), and giving up after

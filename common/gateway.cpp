@@ -1,11 +1,11 @@
-// common/gateway.cpp: loading apps, building environ, calling apps and checking what they do.
+// common/gateway.cpp (Part 2): loading apps, building environ, calling apps and checking what they do.
 #include "common/gateway.hpp"
 
 #include <dlfcn.h>
 
 #include <algorithm>
-#include <cctype>
 
+#include "common/gateway_app.hpp"
 #include "common/hello_app.hpp"
 #include "common/log.hpp"
 
@@ -19,8 +19,8 @@ const gateway_app& load_app(const std::string& spec, const std::string& argument
     symbol = spec.substr(colon + 1);
   }
   if (path.empty() || symbol.empty()) die("APP must be path/to/app.so[:symbol], not '" + spec + "'", 2);
-  // A bare file name means one in the current directory, as Python imports from there;
-  // dlopen() itself would search only the system's library directories.
+  // A bare file name means one in the current directory: dlopen() itself would search only the
+  // system's library directories.
   if (path.find('/') == std::string::npos) path = "./" + path;
 
   // RTLD_NOW: resolve every symbol the app needs now, so a broken app fails here, at start-up,
@@ -46,45 +46,19 @@ const gateway_app& load_app(const std::string& spec, const std::string& argument
   return *app;  // never dlclose()d: the app lives as long as the server
 }
 
-std::string percent_decode(std::string_view text) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 namespace {
 
-// The host part of "example.com:8080" or "[::1]:8080".
-std::string host_without_port(std::string_view host) {
-  std::size_t end = host.front() == '[' ? host.find(']') + 1 : host.find(':');
-  return std::string(host.substr(0, end));
-}
-
-// "X-Forwarded-For" -> "HTTP_X_FORWARDED_FOR" (RFC 3875 4.1.18).
+// "X-Forwarded-For" -> "HTTP_X_FORWARDED_FOR" (RFC 3875 4.1.18). ASCII only, whatever the
+// locale an app may have set: a header name is a token, and tokens are ASCII.
 std::string cgi_header_name(std::string_view name) {
   std::string key = "HTTP_";
-  for (char c : name) key += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : name) key += c == '-' ? '_' : c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
   return key;
 }
 
 }  // namespace
 
-Environ build_environ(const Request& request, const SocketAddress& server, const SocketAddress& client,
-                      bool multiprocess) {
+Environ build_environ(const Request& request, const SocketAddress& server, const SocketAddress& client) {
   Environ environ;
   // The CGI variables (RFC 3875 4.1), from the request line and the connection.
   environ["REQUEST_METHOD"] = request.method;
@@ -94,7 +68,7 @@ Environ build_environ(const Request& request, const SocketAddress& server, const
   environ["SERVER_PROTOCOL"] = request.version;
   environ["SERVER_SOFTWARE"] = kServerSoftware;
   std::string host = request.authority.empty() ? request.header("Host").value_or("") : request.authority;
-  environ["SERVER_NAME"] = host.empty() ? server.ip() : host_without_port(host);
+  environ["SERVER_NAME"] = host.empty() ? server.ip() : std::string(split_host_port(host).host);
   environ["SERVER_PORT"] = std::to_string(server.port());
   environ["REMOTE_ADDR"] = client.ip();
   environ["REMOTE_PORT"] = std::to_string(client.port());
@@ -118,7 +92,7 @@ Environ build_environ(const Request& request, const SocketAddress& server, const
   environ["gateway.input"] = request.body;  // the whole body: the server read it all (Part 1)
   environ["gateway.errors"] = "log_error";  // a stream cannot be a string: see gateway_call
   environ["gateway.multithread"] = "false";
-  environ["gateway.multiprocess"] = multiprocess ? "true" : "false";
+  environ["gateway.multiprocess"] = "false";  // one process serves every request
   environ["gateway.run_once"] = "false";
   return environ;
 }

@@ -1,6 +1,6 @@
-// common/gateway.hpp: the server's side of the gateway interface (see gateway_abi.h).
+// common/gateway.hpp (Part 2): the server's side of the gateway interface (see gateway_abi.h).
 //
-// Part 2 teaches these steps; every later stage runs them the same way:
+// The steps of Part 2, as every later stage runs them:
 //   load_app()       1. load the application named on the command line
 //   build_environ()  4. build the environ from the parsed request
 //   call_app()       5. call the app with environ and start_response, collect the body
@@ -27,10 +27,8 @@ const gateway_app& load_app(const std::string& spec, const std::string& argument
 
 // The environ for one request: the CGI variables of RFC 3875, one HTTP_* variable per request
 // header, and the gateway's own "gateway.*" variables (the analogs of WSGI's "wsgi.*").
-// `server` is the address the server listens on, `client` the other end of the connection;
-// `multiprocess` says whether each request is served in a process of its own (Part 5 on).
-Environ build_environ(const Request& request, const SocketAddress& server, const SocketAddress& client,
-                      bool multiprocess);
+// `server` is the address the server listens on, `client` the other end of the connection.
+Environ build_environ(const Request& request, const SocketAddress& server, const SocketAddress& client);
 
 // What an app gave back for one request.
 struct AppResult {
@@ -47,6 +45,3 @@ AppResult call_app(const gateway_app& app, const Environ& environ);
 
 // The response for an app's result: its status, headers and body, or 500 if it broke the contract.
 Response build_response(const AppResult& result);
-
-// %XX sequences decoded (PATH_INFO is the decoded path); malformed ones are left as they are.
-std::string percent_decode(std::string_view text);

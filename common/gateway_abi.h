@@ -1,13 +1,13 @@
-/* common/gateway_abi.h: the boundary between a server and an application, in plain C.
+/* common/gateway_abi.h (Part 2): the boundary between a server and an application, in plain C.
  *
  * This is the course's analog of Python's WSGI (PEP 3333). A WSGI application is a callable
  * app(environ, start_response) that returns the body; here an application is a shared object
  * (.so) that exports a `struct gateway_app`, whose `call` receives the environ and the
  * start_response callable. Plain C, so that an app can be written in C, C++ or anything else
- * that can export a C symbol, and built separately from the server.
+ * that can export a C symbol, and built apart from the server.
  *
- * The server calls app->init(argument) once, if the app has one, then for each request it fills a `struct
- * gateway_call` and invokes app->call(call). The app
+ * The server calls app->init(argument) once, if the app has one, then for each request it fills
+ * a `struct gateway_call` and invokes app->call(call). The app
  *   1. reads the environ (CGI and gateway variables, sorted by name),
  *   2. calls start_response(server, "200 OK", headers, count) exactly once,
  *   3. calls write(server, bytes, size) for each piece of the body (none for an empty body),
@@ -59,9 +59,9 @@ struct gateway_app {
   const char *name;     /* for the log */
   int (*call)(const struct gateway_call *call);
   /* Optional (NULL if the app needs none): called once when the server loads the app, before it
-   * listens (and so before any fork), with the ARGUMENT that followed APP on the command line, or
-   * NULL. Returns 0, or non-zero with a message in `error` (at most `error_size` bytes, NUL
-   * included): the server prints it and exits with status 2. */
+   * listens, with the ARGUMENT that followed APP on the command line, or NULL. Returns 0, or
+   * non-zero with a message in `error` (at most `error_size` bytes, NUL included): the server
+   * prints it and exits with status 2. */
   int (*init)(const char *argument, char *error, size_t error_size);
 };
 

@@ -1,4 +1,4 @@
-// common/gateway_app.cpp
+// common/gateway_app.cpp (Part 2)
 #include "common/gateway_app.hpp"
 
 #include <algorithm>
@@ -51,4 +51,24 @@ int run_app(const gateway_call* call, void (*handler)(AppCall&)) {
 void respond(AppCall& call, std::string_view status, std::string_view content_type, std::string_view body) {
   call.start_response(status, {{"Content-Type", std::string(content_type)}});
   call.write(body);
+}
+
+std::string percent_decode(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-// common/gateway_app.hpp: the app's side of the gateway interface, for apps written in C++.
+// common/gateway_app.hpp (Part 2): the app's side of the gateway interface, for apps written in C++.
 //
 //   void hello(AppCall& call) {
 //     call.start_response("200 OK", {{"Content-Type", "text/plain; charset=utf-8"}});
@@ -42,3 +42,7 @@ int run_app(const gateway_call* call, void (*handler)(AppCall&));
 
 // A whole answer in one go: status, Content-Type and body.
 void respond(AppCall& call, std::string_view status, std::string_view content_type, std::string_view body);
+
+// %XX sequences decoded; malformed ones are left as they are. An app decodes a query string's
+// fields with it (the server decodes PATH_INFO with it too).
+std::string percent_decode(std::string_view text);

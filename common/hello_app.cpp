@@ -1,4 +1,4 @@
-// common/hello_app.cpp: the built-in app, written against the gateway interface.
+// common/hello_app.cpp (Part 2): the built-in app, written against the gateway interface.
 #include "common/hello_app.hpp"
 
 #include <string>

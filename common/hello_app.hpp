@@ -1,4 +1,4 @@
-// common/hello_app.hpp: the app every server runs when no other is named on its command line.
+// common/hello_app.hpp (Part 2): the app every server runs when no other is named on its command line.
 #pragma once
 
 #include "common/gateway_abi.h"

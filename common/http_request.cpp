@@ -1,4 +1,4 @@
-// common/http_request.cpp: the incremental HTTP/1.1 request parser. Section numbers are RFC 9112
+// common/http_request.cpp (Part 1): the incremental HTTP/1.1 request parser. Section numbers are RFC 9112
 // (message syntax) and RFC 9110 (semantics).
 #include "common/http_request.hpp"
 
@@ -83,13 +83,11 @@ bool is_ipv6_literal(std::string_view s) {
 // empty (RFC 9110 4.2.1), then an optional port of digits. Whatever reads SERVER_NAME or
 // HTTP_HOST later can rely on that shape.
 bool is_valid_host(std::string_view authority) {
-  bool bracketed = authority.starts_with('[');
-  std::size_t host_end = bracketed ? authority.find(']') : authority.find(':');
-  if (bracketed && host_end != std::string_view::npos) ++host_end;  // keep the ']'
-  std::string_view host = authority.substr(0, host_end);
-  std::string_view port = authority.substr(host.size());
-  bool good_host = bracketed ? is_ipv6_literal(host) : !host.empty() && is_reg_name(host);
-  return good_host && (port.empty() || (port.front() == ':' && is_digits(port.substr(1))));
+  HostAndPort parts = split_host_port(authority);
+  bool good_host = parts.host.starts_with('[') ? is_ipv6_literal(parts.host)
+                                               : !parts.host.empty() && is_reg_name(parts.host);
+  std::size_t used = parts.host.size() + (parts.has_port ? 1 + parts.port.size() : 0);
+  return good_host && used == authority.size() && is_digits(parts.port);
 }
 
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
@@ -100,6 +98,16 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
 
 bool is_token(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_tchar(c); });
+}
+
+HostAndPort split_host_port(std::string_view authority) {
+  // The host ends at the first ':', or for an IPv6 address (whose digits hold ':') after its ']'.
+  std::size_t end = authority.starts_with('[') ? authority.find(']') : authority.find(':');
+  if (end != std::string_view::npos && authority[end] == ']') ++end;
+  std::string_view host = authority.substr(0, end);
+  std::string_view rest = authority.substr(host.size());
+  if (rest.starts_with(':')) return {host, true, rest.substr(1)};
+  return {host, false, {}};
 }
 
 bool iequals(std::string_view a, std::string_view b) {

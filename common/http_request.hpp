@@ -1,4 +1,4 @@
-// common/http_request.hpp: an HTTP/1.1 request and its incremental parser (RFC 9112).
+// common/http_request.hpp (Part 1): an HTTP/1.1 request and its incremental parser (RFC 9112).
 //
 // The parser is fed bytes as they arrive from the socket, in pieces of any size, and answers
 // one of three things: it needs more bytes, the request is complete, or the request is malformed
@@ -44,6 +44,15 @@ bool iequals(std::string_view a, std::string_view b);
 
 // Whether `s` is a token (RFC 9110 5.6.2), as a method or a header name must be.
 bool is_token(std::string_view s);
+
+// The two parts of host[:port] (RFC 9110 7.2), as in a Host header: "example.com:8080" is
+// {"example.com", true, "8080"}; an IPv6 address keeps its brackets: "[::1]" is {"[::1]", false, ""}.
+struct HostAndPort {
+  std::string_view host;
+  bool has_port = false;  // there was a ':' after the host
+  std::string_view port;
+};
+HostAndPort split_host_port(std::string_view authority);
 
 enum class ParseState { NeedMore, Complete, Malformed };
 

@@ -1,4 +1,4 @@
-// common/http_response.cpp
+// common/http_response.cpp (Part 1)
 #include "common/http_response.hpp"
 
 #include <algorithm>
@@ -19,30 +19,20 @@ Response error_response(int status, std::string_view detail) {
 }
 
 std::string_view reason_phrase(int status) {
-  switch (status) {
-    case 100: return "Continue";
+  switch (status) {  // RFC 9110 15: the statuses these servers give of their own accord
     case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
     case 400: return "Bad Request";
-    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
-    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    default: return "Unknown";  // an app's status comes with its own reason phrase
   }
 }
 
@@ -75,7 +65,7 @@ std::string serialize_response(const Response& response, bool include_body) {
   // 204 and 304 have no body, and RFC 9110 8.6 forbids a Content-Length on 204 and a made-up one
   // on 304 (it would have to be the length of the 200 answer the client already has).
   bool bodiless = response.status == 204 || response.status == 304;
-  if (!bodiless && !has("Content-Length")) {
+  if (!bodiless && !response.close_delimited && !has("Content-Length")) {
     out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
   }
   if (!has("Date")) out += "Date: " + http_date(std::time(nullptr)) + "\r\n";

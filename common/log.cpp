@@ -1,4 +1,4 @@
-// common/log.cpp
+// common/log.cpp (Part 1)
 #include "common/log.hpp"
 
 #include <unistd.h>

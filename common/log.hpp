@@ -1,4 +1,4 @@
-// common/log.hpp: the servers' log, one line per event on standard output.
+// common/log.hpp (Part 1): the servers' log, one line per event on standard output.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// common/net.cpp
+// common/net.cpp (Part 1)
 #include "common/net.hpp"
 
 #include <arpa/inet.h>

@@ -1,4 +1,4 @@
-// common/net.hpp: socket addresses, for bind() and for printing the two ends of a connection.
+// common/net.hpp (Part 1): socket addresses, for bind() and for printing the two ends of a connection.
 #pragma once
 
 #include <sys/socket.h>

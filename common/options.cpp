@@ -1,4 +1,4 @@
-// common/options.cpp
+// common/options.cpp (Part 1)
 #include "common/options.hpp"
 
 #include <cstdio>

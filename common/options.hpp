@@ -1,4 +1,4 @@
-// common/options.hpp: reading a server's command line.
+// common/options.hpp (Part 1): reading a server's command line.
 //
 // Each stage lists its own options in its server.cpp; this reader only does the chores:
 // "--name value" and "--name=value", numbers with ranges, --help, and a clear error with exit

@@ -1,4 +1,4 @@
-// common/proc.cpp
+// common/proc.cpp (Part 4)
 #include "common/proc.hpp"
 
 #include <arpa/inet.h>
@@ -13,8 +13,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <set>
+#include <map>
 #include <sstream>
+#include <vector>
 
 namespace {
 
@@ -55,15 +56,6 @@ bool parse_endpoint(std::string_view text, bool ipv6, std::string& out) {
   return true;
 }
 
-bool read_file(const char* path, std::string& text) {
-  std::ifstream file(path);
-  if (!file) return false;
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  text = contents.str();
-  return true;
-}
-
 // The inode in "socket:[24700]", or 0.
 unsigned long socket_inode(const std::string& target) {
   if (target.rfind("socket:[", 0) != 0 || target.back() != ']') return 0;
@@ -77,6 +69,34 @@ std::string link_target(int dir_fd, const char* name) {
   ssize_t n = readlinkat(dir_fd, name, target, sizeof target - 1);
   if (n < 0) return errno == ENOENT ? "" : std::string("(unreadable: ") + std::strerror(errno) + ")";
   return std::string(target, static_cast<std::size_t>(n));
+}
+
+struct Descriptor {
+  int fd = -1;
+  std::string target;  // what /proc/self/fd/N links to: "/dev/pts/3", "pipe:[123]", "socket:[456]"
+};
+
+// This process's open descriptors, in order, from /proc/self/fd. A descriptor closed while being
+// listed is left out; a link that cannot be read shows why. Returns false, with a message in
+// `error`, if /proc/self/fd cannot be read at all.
+bool list_descriptors(std::vector<Descriptor>& descriptors, std::string& error) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) {
+    error = std::string("cannot read /proc/self/fd: ") + std::strerror(errno);
+    if (errno == ENOENT) error += " (is /proc mounted?)";
+    return false;
+  }
+  while (dirent* entry = readdir(dir)) {
+    int fd = 0;
+    auto [end, ec] = std::from_chars(entry->d_name, entry->d_name + std::strlen(entry->d_name), fd);
+    if (ec != std::errc() || *end != '\0' || fd == dirfd(dir)) continue;  // ".", "..", and the listing itself
+    std::string target = link_target(dirfd(dir), entry->d_name);
+    if (!target.empty()) descriptors.push_back({fd, target});  // empty: closed meanwhile
+  }
+  closedir(dir);
+  std::sort(descriptors.begin(), descriptors.end(),
+            [](const Descriptor& a, const Descriptor& b) { return a.fd < b.fd; });
+  return true;
 }
 
 }  // namespace
@@ -101,63 +121,11 @@ std::optional<TcpSocketInfo> parse_proc_net_tcp_line(std::string_view line, bool
   return info;
 }
 
-std::vector<TcpSocketInfo> parse_proc_net_tcp(std::string_view text, bool ipv6) {
-  std::vector<TcpSocketInfo> sockets;
-  std::istringstream lines{std::string(text)};
-  std::string line;
-  std::getline(lines, line);  // the heading
-  while (std::getline(lines, line)) {
-    if (auto info = parse_proc_net_tcp_line(line, ipv6)) sockets.push_back(*info);
-  }
-  return sockets;
-}
-
-bool list_descriptors(std::vector<Descriptor>& descriptors, std::string& error) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) {
-    error = std::string("cannot read /proc/self/fd: ") + std::strerror(errno);
-    if (errno == ENOENT) error += " (is /proc mounted?)";
-    return false;
-  }
-  while (dirent* entry = readdir(dir)) {
-    int fd = 0;
-    auto [end, ec] = std::from_chars(entry->d_name, entry->d_name + std::strlen(entry->d_name), fd);
-    if (ec != std::errc() || *end != '\0' || fd == dirfd(dir)) continue;  // ".", "..", and the listing itself
-    std::string target = link_target(dirfd(dir), entry->d_name);
-    if (!target.empty()) descriptors.push_back({fd, target});  // empty: closed meanwhile
-  }
-  closedir(dir);
-  std::sort(descriptors.begin(), descriptors.end(),
-            [](const Descriptor& a, const Descriptor& b) { return a.fd < b.fd; });
-  return true;
-}
-
 std::string describe_descriptor(int fd) {
   std::string target = link_target(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd)).c_str());
   if (target.empty())
     target = fcntl(fd, F_GETFD) < 0 ? "(closed)" : "(not in /proc/self/fd: is /proc mounted?)";
   return std::to_string(fd) + " -> " + target;
-}
-
-std::vector<int> child_processes() {
-  std::vector<int> children;
-  DIR* dir = opendir("/proc");
-  if (dir == nullptr) return children;
-  while (dirent* entry = readdir(dir)) {
-    int pid = std::atoi(entry->d_name);
-    std::string stat;
-    if (pid <= 0 || !read_file(("/proc/" + std::string(entry->d_name) + "/stat").c_str(), stat)) continue;
-    // "PID (name) STATE PPID ...": the name may hold spaces and parentheses, so read after the last ')'.
-    std::size_t paren = stat.rfind(')');
-    int parent = 0;
-    char state = 0;
-    if (paren != std::string::npos && std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &parent) == 2 &&
-        parent == getpid()) {
-      children.push_back(pid);
-    }
-  }
-  closedir(dir);
-  return children;
 }
 
 std::string descriptor_table(int backlog) {
@@ -170,9 +138,8 @@ std::string descriptor_table(int backlog) {
   };
   text += "Descriptor limit (RLIMIT_NOFILE, `ulimit -n`): soft " + show(limit.rlim_cur) + ", hard " +
           show(limit.rlim_max) + "\n";
-  std::string somaxconn;
-  if (read_file("/proc/sys/net/core/somaxconn", somaxconn)) {
-    int cap = std::atoi(somaxconn.c_str());
+  int cap = 0;
+  if (std::ifstream("/proc/sys/net/core/somaxconn") >> cap) {
     text += "Listen backlog: " + std::to_string(backlog) + " asked for, " +
             std::to_string(std::min(backlog, cap)) +
             " in effect (the kernel caps it at net.core.somaxconn = " + std::to_string(cap) + ")\n";
@@ -185,18 +152,17 @@ std::string descriptor_table(int backlog) {
   // Look our sockets up by inode among the TCP sockets of this network namespace. The files list
   // every socket of the namespace, TIME_WAIT ones included (tens of thousands after a load test,
   // megabytes of text): read them a line at a time, and keep only ours.
-  std::set<unsigned long> ours;
+  std::map<unsigned long, TcpSocketInfo> ours;  // inode -> what the kernel says of it
   for (const Descriptor& d : descriptors) {
-    if (unsigned long inode = socket_inode(d.target)) ours.insert(inode);
+    if (unsigned long inode = socket_inode(d.target)) ours[inode] = {};
   }
-  std::vector<TcpSocketInfo> tcp;
   for (auto [path, ipv6] : {std::pair{"/proc/self/net/tcp", false}, std::pair{"/proc/self/net/tcp6", true}}) {
     std::ifstream file(path);
     std::string line;
     std::getline(file, line);  // the heading
     while (std::getline(file, line)) {
       auto info = parse_proc_net_tcp_line(line, ipv6);
-      if (info && ours.count(info->inode)) tcp.push_back(*info);
+      if (info && ours.count(info->inode)) ours[info->inode] = *info;
     }
   }
   text += "\nfd   points to                 TCP state     local                  foreign\n";
@@ -204,14 +170,13 @@ std::string descriptor_table(int backlog) {
     char line[512];
     std::snprintf(line, sizeof line, "%-4d %-25s", d.fd, d.target.c_str());
     text += line;
-    unsigned long inode = socket_inode(d.target);
-    auto found = std::find_if(tcp.begin(), tcp.end(),
-                              [&](const TcpSocketInfo& t) { return inode && t.inode == inode; });
-    if (found != tcp.end()) {
-      std::snprintf(line, sizeof line, " %-13s %-22s %s", found->state.c_str(), found->local.c_str(),
-                    found->remote.c_str());
+    auto found = ours.find(socket_inode(d.target));
+    if (found != ours.end() && !found->second.state.empty()) {  // a TCP socket (not a Unix one)
+      const TcpSocketInfo& tcp = found->second;
+      std::snprintf(line, sizeof line, " %-13s %-22s %s", tcp.state.c_str(), tcp.local.c_str(),
+                    tcp.remote.c_str());
       text += line;
-      if (found->state == "LISTEN") text += "  (" + std::to_string(found->queue) + " waiting for accept)";
+      if (tcp.state == "LISTEN") text += "  (" + std::to_string(tcp.queue) + " waiting for accept)";
     }
     while (!text.empty() && text.back() == ' ') text.pop_back();
     text += "\n";

@@ -1,4 +1,4 @@
-// common/unique_fd.hpp: an owning file descriptor.
+// common/unique_fd.hpp (Part 1): an owning file descriptor.
 //
 // A descriptor is a number the kernel gave us (Part 4); forgetting to close one is a leak that
 // only shows when the process runs out of them (Part 5). UniqueFd closes its descriptor when it

@@ -9,8 +9,11 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "common/connection.hpp"
 #include "common/http_request.hpp"
@@ -18,25 +21,27 @@
 #include "common/log.hpp"
 #include "common/net.hpp"
 #include "common/options.hpp"
-#include "common/stop.hpp"
 #include "common/unique_fd.hpp"
 
 // ---- limits and options ----------------------------------------------------------------------
 // How many connections the kernel may hold for us while we are busy (REQUEST_QUEUE_SIZE).
 constexpr int kRequestQueueSize = 128;
 
-constexpr std::string_view kUsage = R"(usage: server [--host HOST] [--port PORT]
+constexpr std::string_view kUsage = R"(usage: server [OPTIONS]
 
 Serves /hello (and /inspect, which shows how the request was parsed) over HTTP/1.1.
 
   --host HOST   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port PORT   TCP port to listen on (default 8888; 0 lets the kernel choose one)
+  --print-requests
+                print each request to the log as it arrived, byte for byte
   --help        show this help
 )";
 
 struct Options {
   std::string host = "127.0.0.1";
   int port = 8888;
+  bool print_requests = false;
 };
 
 // The command line, read into Options; a mistake prints the usage and exits with status 2.
@@ -47,6 +52,8 @@ Options parse_options(int argc, char** argv) {
       options.host = args.text();
     } else if (args.is("--port")) {
       options.port = static_cast<int>(args.integer(0, 65535));
+    } else if (args.is("--print-requests")) {
+      options.print_requests = true;
     } else {
       args.reject();
     }
@@ -61,7 +68,8 @@ UniqueFd open_listener(const Options& options) {
   std::string error;
   if (!resolve_address(options.host, options.port, address, error)) die(error);
 
-  UniqueFd listener(socket(address.family(), SOCK_STREAM, 0));
+  // SOCK_CLOEXEC: closed in any program this process starts (Part 3 says why; accept4() too).
+  UniqueFd listener(socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener) die_errno("socket");
   int on = 1;  // SO_REUSEADDR: a restarted server can bind its port at once (Part 3 says why)
   if (setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) die_errno("setsockopt");
@@ -71,15 +79,34 @@ UniqueFd open_listener(const Options& options) {
 }
 
 // ---- request handling ------------------------------------------------------------------------
-// Where the request's URL came from: the target, or the Host header and our own port.
-std::string describe_request(const Request& request) {
-  std::string host = request.authority.empty() ? request.header("Host").value_or("") : request.authority;
-  std::string port = "80 (the default for http)";
-  std::size_t colon = host.rfind(':');
-  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
-    port = host.substr(colon + 1);
-    host.resize(colon);
+// The bytes of a request as they came, for the log: each CR and LF shown as \r and \n (a line
+// ends after each \n), and any other byte that is not printable ASCII as \xHH, so that what a
+// client sent cannot play tricks on the terminal that shows the log.
+std::string show_bytes(std::string_view bytes) {
+  std::string text;
+  for (unsigned char c : bytes) {
+    if (c == '\r') {
+      text += "\\r";
+    } else if (c == '\n') {
+      text += "\\n\n";
+    } else if (c >= 0x20 && c < 0x7f) {
+      text += static_cast<char>(c);
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02X", c);
+      text += hex;
+    }
   }
+  if (!text.empty() && text.back() == '\n') text.pop_back();  // log_line() ends the line
+  return text;
+}
+
+// Where the request's URL came from: the target, or the Host header.
+std::string describe_request(const Request& request) {
+  std::string authority = request.authority.empty() ? request.header("Host").value_or("") : request.authority;
+  HostAndPort url = split_host_port(authority);
+  std::string host(url.host);
+  std::string port = url.port.empty() ? "80 (the default for http)" : std::string(url.port);
   std::string text = "The request line\n";
   text += "  method   " + request.method + "\n";
   text += "  target   " + request.target + "\n";
@@ -110,9 +137,11 @@ Response handle_request(const Request& request) {
 
 // ---- connection ------------------------------------------------------------------------------
 // Read one request from the client, answer it and log it. The caller closes the connection.
-void handle_connection(int fd, const SocketAddress& client) {
+void handle_connection(int fd, const SocketAddress& client, const Options& options) {
   RequestParser parser;
-  ReadResult got = read_request(fd, parser);
+  std::string raw;  // with --print-requests: the bytes as they came
+  ReadResult got = read_request(fd, parser, options.print_requests ? &raw : nullptr);
+  if (!raw.empty()) log_line("%s sent:\n%s", client.to_string().c_str(), show_bytes(raw).c_str());
   if (got.status == ReadStatus::Gone) {  // nothing to answer, such as a browser's unused preconnection
     log_line("%s %s", client.to_string().c_str(), got.detail.c_str());
     return;
@@ -122,7 +151,8 @@ void handle_connection(int fd, const SocketAddress& client) {
   if (got.status == ReadStatus::Complete) response = handle_request(request);
   bool include_body = request.method != "HEAD";  // HEAD: the same headers, no body
   if (!send_response(fd, response, include_body)) {
-    log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(errno));
+    int error = errno;  // read before any other call can change it
+    log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(error));
   }
   log_request(client.to_string(), request, response.status, include_body ? response.body.size() : 0);
   if (got.status == ReadStatus::Bad || parser.excess_bytes() > 0) drain_before_close(fd);
@@ -136,25 +166,24 @@ int main(int argc, char** argv) {
   getsockname(listener.get(), bound.get(), &bound.length);
   log_line("Serving HTTP on %s port %d (http://%s/) ...", bound.ip().c_str(), bound.port(),
            bound.to_string().c_str());
-  install_stop_handlers(listener.get());
 
+  // Serve until stopped: Ctrl-C (SIGINT) or kill (SIGTERM) ends the process, and the kernel
+  // closes its descriptors. (Part 6 catches those signals to stop more gently.)
   int last_accept_error = 0;  // a failing accept() is logged once, not each time it fails again
-  while (!stop_requested()) {
+  while (true) {
     SocketAddress peer;
-    UniqueFd client(accept(listener.get(), peer.get(), &peer.length));
+    UniqueFd client(accept4(listener.get(), peer.get(), &peer.length, SOCK_CLOEXEC));
     if (!client) {
       int error = errno;
-      if (!stop_requested() && error != last_accept_error) log_line("accept: %s", std::strerror(error));
+      if (error != last_accept_error) log_line("accept: %s", std::strerror(error));
       last_accept_error = error;
       // Out of descriptors (Part 5 runs a server out of them): wait for one to be freed instead of
       // failing again at once, in a loop that would take all the CPU.
-      if (error == EMFILE || error == ENFILE) pause_for(0.1);
+      if (error == EMFILE || error == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
     last_accept_error = 0;
-    handle_connection(client.get(), peer);
+    handle_connection(client.get(), peer, options);
     client.reset();  // close(): the client sees the end of the connection
   }
-  log_line("Shutting down");
-  return 0;
 }

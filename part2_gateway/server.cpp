@@ -10,8 +10,11 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "common/connection.hpp"
 #include "common/gateway.hpp"
@@ -20,16 +23,13 @@
 #include "common/log.hpp"
 #include "common/net.hpp"
 #include "common/options.hpp"
-#include "common/stop.hpp"
 #include "common/unique_fd.hpp"
 
 // ---- limits and options ----------------------------------------------------------------------
 // How many connections the kernel may hold for us while we are busy (REQUEST_QUEUE_SIZE).
 constexpr int kRequestQueueSize = 128;
-// Whether each request is served in a process of its own (gateway.multiprocess in the environ).
-constexpr bool kMultiprocess = false;
 
-constexpr std::string_view kUsage = R"(usage: server [--host HOST] [--port PORT] [APP [ARGUMENT]]
+constexpr std::string_view kUsage = R"(usage: server [OPTIONS] [APP [ARGUMENT]]
 
 Serves the gateway app APP over HTTP/1.1. APP is path/to/app.so or path/to/app.so:symbol (the
 symbol defaults to "app"); ARGUMENT, if given, is handed to the app when it is loaded (the WSGI
@@ -37,12 +37,15 @@ bridge takes module:callable). Without APP the built-in hello app answers /hello
 
   --host HOST   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port PORT   TCP port to listen on (default 8888; 0 lets the kernel choose one)
+  --print-requests
+                print each request to the log as it arrived, byte for byte
   --help        show this help
 )";
 
 struct Options {
   std::string host = "127.0.0.1";
   int port = 8888;
+  bool print_requests = false;
   std::string app;           // empty: the built-in hello app
   std::string app_argument;  // for the app's init()
 };
@@ -55,6 +58,8 @@ Options parse_options(int argc, char** argv) {
       options.host = args.text();
     } else if (args.is("--port")) {
       options.port = static_cast<int>(args.integer(0, 65535));
+    } else if (args.is("--print-requests")) {
+      options.print_requests = true;
     } else if (args.is_positional() && options.app.empty()) {
       options.app = args.current();
     } else if (args.is_positional() && options.app_argument.empty()) {
@@ -73,7 +78,8 @@ UniqueFd open_listener(const Options& options) {
   std::string error;
   if (!resolve_address(options.host, options.port, address, error)) die(error);
 
-  UniqueFd listener(socket(address.family(), SOCK_STREAM, 0));
+  // SOCK_CLOEXEC: closed in any program this process starts (Part 3 says why; accept4() too).
+  UniqueFd listener(socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener) die_errno("socket");
   int on = 1;  // SO_REUSEADDR: a restarted server can bind its port at once (Part 3 says why)
   if (setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) die_errno("setsockopt");
@@ -83,17 +89,43 @@ UniqueFd open_listener(const Options& options) {
 }
 
 // ---- request handling ------------------------------------------------------------------------
+// The bytes of a request as they came, for the log: each CR and LF shown as \r and \n (a line
+// ends after each \n), and any other byte that is not printable ASCII as \xHH, so that what a
+// client sent cannot play tricks on the terminal that shows the log.
+std::string show_bytes(std::string_view bytes) {
+  std::string text;
+  for (unsigned char c : bytes) {
+    if (c == '\r') {
+      text += "\\r";
+    } else if (c == '\n') {
+      text += "\\n\n";
+    } else if (c >= 0x20 && c < 0x7f) {
+      text += static_cast<char>(c);
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02X", c);
+      text += hex;
+    }
+  }
+  if (!text.empty() && text.back() == '\n') text.pop_back();  // log_line() ends the line
+  return text;
+}
+
 // The app answers each request now: it is loaded in main() and called in handle_connection().
+// (Part 1's /inspect page went with its handle_request(): the environ app shows what a request
+// carried, as the gateway hands it over.)
 
 // ---- connection ------------------------------------------------------------------------------
 // Steps 2 to 7 for one connection: read and parse a request, build the environ, call the app,
 // build the response from what it gave, and send it. The caller closes the connection.
 void handle_connection(int fd, const SocketAddress& server, const SocketAddress& client,
-                       const gateway_app& app) {
+                       const gateway_app& app, const Options& options) {
   // Steps 2 and 3: read the request and parse it, together, since only the parser can tell
   // when the request is complete.
   RequestParser parser;
-  ReadResult got = read_request(fd, parser);
+  std::string raw;  // with --print-requests: the bytes as they came
+  ReadResult got = read_request(fd, parser, options.print_requests ? &raw : nullptr);
+  if (!raw.empty()) log_line("%s sent:\n%s", client.to_string().c_str(), show_bytes(raw).c_str());
   if (got.status == ReadStatus::Gone) {  // nothing to answer, such as a browser's unused preconnection
     log_line("%s %s", client.to_string().c_str(), got.detail.c_str());
     return;
@@ -102,7 +134,7 @@ void handle_connection(int fd, const SocketAddress& server, const SocketAddress&
   Response response = error_response(got.http_status, got.detail);
   if (got.status == ReadStatus::Complete) {
     // Step 4: the environ, every variable taken from the parsed request and the connection.
-    Environ environ = build_environ(request, server, client, kMultiprocess);
+    Environ environ = build_environ(request, server, client);
     // Step 5: call the app with environ and start_response; it writes the body.
     AppResult result = call_app(app, environ);
     if (!result.fault.empty()) log_line("app fault: %s", result.fault.c_str());  // the client gets 500
@@ -112,7 +144,8 @@ void handle_connection(int fd, const SocketAddress& server, const SocketAddress&
   // Step 7: send it.
   bool include_body = request.method != "HEAD";  // HEAD: the same headers, no body
   if (!send_response(fd, response, include_body)) {
-    log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(errno));
+    int error = errno;  // read before any other call can change it
+    log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(error));
   }
   log_request(client.to_string(), request, response.status, include_body ? response.body.size() : 0);
   if (got.status == ReadStatus::Bad || parser.excess_bytes() > 0) drain_before_close(fd);
@@ -130,25 +163,24 @@ int main(int argc, char** argv) {
   getsockname(listener.get(), bound.get(), &bound.length);
   log_line("Serving HTTP on %s port %d (http://%s/) ...", bound.ip().c_str(), bound.port(),
            bound.to_string().c_str());
-  install_stop_handlers(listener.get());
 
+  // Serve until stopped: Ctrl-C (SIGINT) or kill (SIGTERM) ends the process, and the kernel
+  // closes its descriptors. (Part 6 catches those signals to stop more gently.)
   int last_accept_error = 0;  // a failing accept() is logged once, not each time it fails again
-  while (!stop_requested()) {
+  while (true) {
     SocketAddress peer;
-    UniqueFd client(accept(listener.get(), peer.get(), &peer.length));
+    UniqueFd client(accept4(listener.get(), peer.get(), &peer.length, SOCK_CLOEXEC));
     if (!client) {
       int error = errno;
-      if (!stop_requested() && error != last_accept_error) log_line("accept: %s", std::strerror(error));
+      if (error != last_accept_error) log_line("accept: %s", std::strerror(error));
       last_accept_error = error;
       // Out of descriptors (Part 5 runs a server out of them): wait for one to be freed instead of
       // failing again at once, in a loop that would take all the CPU.
-      if (error == EMFILE || error == ENFILE) pause_for(0.1);
+      if (error == EMFILE || error == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
     last_accept_error = 0;
-    handle_connection(client.get(), bound, peer, app);
+    handle_connection(client.get(), bound, peer, app, options);
     client.reset();  // close(): the client sees the end of the connection
   }
-  log_line("Shutting down");
-  return 0;
 }

@@ -8,9 +8,14 @@
 //                                              curl -v http://127.0.0.1:8888/hello (twice at once)
 
 // ---- includes --------------------------------------------------------------------------------
+#include <fcntl.h>
+
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <utility>  // before Asio: Boost 1.74's Asio uses std::exchange without including it
 
 #include <boost/asio.hpp>
@@ -22,7 +27,6 @@
 #include "common/log.hpp"
 #include "common/net.hpp"
 #include "common/options.hpp"
-#include "common/stop.hpp"
 
 using boost::asio::ip::tcp;
 
@@ -30,10 +34,8 @@ using boost::asio::ip::tcp;
 // How many connections the kernel may hold for us while we are busy (REQUEST_QUEUE_SIZE): the
 // default of --backlog.
 constexpr int kRequestQueueSize = 128;
-// Whether each request is served in a process of its own (gateway.multiprocess in the environ).
-constexpr bool kMultiprocess = false;
 
-constexpr std::string_view kUsage = R"(usage: server [--host HOST] [--port PORT] [APP [ARGUMENT]]
+constexpr std::string_view kUsage = R"(usage: server [OPTIONS] [APP [ARGUMENT]]
 
 Serves the gateway app APP over HTTP/1.1. APP is path/to/app.so or path/to/app.so:symbol (the
 symbol defaults to "app"); ARGUMENT, if given, is handed to the app when it is loaded (the WSGI
@@ -41,6 +43,8 @@ bridge takes module:callable). Without APP the built-in hello app answers /hello
 
   --host HOST   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port PORT   TCP port to listen on (default 8888; 0 lets the kernel choose one)
+  --print-requests
+                print each request to the log as it arrived, byte for byte
   --backlog N   connections the kernel may queue while the server is busy (default 128)
   --delay SECONDS
                 pause after answering each request, before closing the connection: while
@@ -51,6 +55,7 @@ bridge takes module:callable). Without APP the built-in hello app answers /hello
 struct Options {
   std::string host = "127.0.0.1";
   int port = 8888;
+  bool print_requests = false;
   int backlog = kRequestQueueSize;
   double delay = 0;          // seconds
   std::string app;           // empty: the built-in hello app
@@ -65,6 +70,8 @@ Options parse_options(int argc, char** argv) {
       options.host = args.text();
     } else if (args.is("--port")) {
       options.port = static_cast<int>(args.integer(0, 65535));
+    } else if (args.is("--print-requests")) {
+      options.print_requests = true;
     } else if (args.is("--backlog")) {
       options.backlog = static_cast<int>(args.integer(1, 65535));
     } else if (args.is("--delay")) {
@@ -89,6 +96,11 @@ SocketAddress to_socket_address(const tcp::endpoint& endpoint) {
 }
 
 // ---- socket setup ----------------------------------------------------------------------------
+// Close `fd` in any program this process starts (exec), as SOCK_CLOEXEC does in server.cpp.
+void close_on_exec(int fd) {
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 // The server's side of the socket sequence, one call at a time: socket, setsockopt, bind, listen.
 // (A client calls only socket and connect: its kernel picks a free ephemeral port for it.)
 tcp::acceptor open_listener(boost::asio::io_context& io, const Options& options) {
@@ -100,10 +112,12 @@ tcp::acceptor open_listener(boost::asio::io_context& io, const Options& options)
   tcp::endpoint address = found.begin()->endpoint();
 
   // 1. Create a TCP/IP socket: an endpoint of the address's family (IPv4 or IPv6) that carries a
-  //    byte stream (SOCK_STREAM: TCP). The kernel answers with a new file descriptor.
+  //    byte stream (SOCK_STREAM: TCP). The kernel answers with a new file descriptor. Asio has no
+  //    SOCK_CLOEXEC: close_on_exec() sets the flag after the fact.
   tcp::acceptor listener(io);
   listener.open(address.protocol(), error);
   if (error) die("socket: " + error.message());
+  close_on_exec(listener.native_handle());
   log_line("socket()     -> descriptor %d", listener.native_handle());
 
   // 2. Set its options. SO_REUSEADDR lets a restarted server bind its port at once: the
@@ -127,7 +141,7 @@ tcp::acceptor open_listener(boost::asio::io_context& io, const Options& options)
 }
 
 // A TCP connection is named by its socket pair: (local IP, local port, foreign IP, foreign port).
-// Our end has the server's well-known port; the client's end, the ephemeral port it was given.
+// Our end has the port the server listens on; the client's, the ephemeral port it was given.
 void log_socket_pair(tcp::socket& client) {
   boost::system::error_code error;
   tcp::endpoint local = client.local_endpoint(error);     // getsockname()
@@ -138,17 +152,43 @@ void log_socket_pair(tcp::socket& client) {
 }
 
 // ---- request handling ------------------------------------------------------------------------
+// The bytes of a request as they came, for the log: each CR and LF shown as \r and \n (a line
+// ends after each \n), and any other byte that is not printable ASCII as \xHH, so that what a
+// client sent cannot play tricks on the terminal that shows the log.
+std::string show_bytes(std::string_view bytes) {
+  std::string text;
+  for (unsigned char c : bytes) {
+    if (c == '\r') {
+      text += "\\r";
+    } else if (c == '\n') {
+      text += "\\n\n";
+    } else if (c >= 0x20 && c < 0x7f) {
+      text += static_cast<char>(c);
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02X", c);
+      text += hex;
+    }
+  }
+  if (!text.empty() && text.back() == '\n') text.pop_back();  // log_line() ends the line
+  return text;
+}
+
 // The app answers each request now: it is loaded in main() and called in handle_connection().
+// (Part 1's /inspect page went with its handle_request(): the environ app shows what a request
+// carried, as the gateway hands it over.)
 
 // ---- connection ------------------------------------------------------------------------------
 // Steps 2 to 7 for one connection: read and parse a request, build the environ, call the app,
 // build the response from what it gave, and send it. The caller closes the connection.
 void handle_connection(int fd, const SocketAddress& server, const SocketAddress& client,
-                       const gateway_app& app) {
+                       const gateway_app& app, const Options& options) {
   // Steps 2 and 3: read the request and parse it, together, since only the parser can tell
   // when the request is complete.
   RequestParser parser;
-  ReadResult got = read_request(fd, parser);
+  std::string raw;  // with --print-requests: the bytes as they came
+  ReadResult got = read_request(fd, parser, options.print_requests ? &raw : nullptr);
+  if (!raw.empty()) log_line("%s sent:\n%s", client.to_string().c_str(), show_bytes(raw).c_str());
   if (got.status == ReadStatus::Gone) {  // nothing to answer, such as a browser's unused preconnection
     log_line("%s %s", client.to_string().c_str(), got.detail.c_str());
     return;
@@ -157,7 +197,7 @@ void handle_connection(int fd, const SocketAddress& server, const SocketAddress&
   Response response = error_response(got.http_status, got.detail);
   if (got.status == ReadStatus::Complete) {
     // Step 4: the environ, every variable taken from the parsed request and the connection.
-    Environ environ = build_environ(request, server, client, kMultiprocess);
+    Environ environ = build_environ(request, server, client);
     // Step 5: call the app with environ and start_response; it writes the body.
     AppResult result = call_app(app, environ);
     if (!result.fault.empty()) log_line("app fault: %s", result.fault.c_str());  // the client gets 500
@@ -167,7 +207,8 @@ void handle_connection(int fd, const SocketAddress& server, const SocketAddress&
   // Step 7: send it.
   bool include_body = request.method != "HEAD";  // HEAD: the same headers, no body
   if (!send_response(fd, response, include_body)) {
-    log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(errno));
+    int error = errno;  // read before any other call can change it
+    log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(error));
   }
   log_request(client.to_string(), request, response.status, include_body ? response.body.size() : 0);
   if (got.status == ReadStatus::Bad || parser.excess_bytes() > 0) drain_before_close(fd);
@@ -185,29 +226,30 @@ int main(int argc, char** argv) {
   SocketAddress bound = to_socket_address(listener.local_endpoint());  // the port, if the kernel chose it
   log_line("Serving HTTP on %s port %d (http://%s/) ...", bound.ip().c_str(), bound.port(),
            bound.to_string().c_str());
-  install_stop_handlers(listener.native_handle());
 
+  // Serve until stopped: Ctrl-C (SIGINT) or kill (SIGTERM) ends the process, and the kernel
+  // closes its descriptors. (Part 6 catches those signals to stop more gently.)
   boost::system::error_code last_accept_error;  // a failing accept() is logged once, not each time
-  while (!stop_requested()) {
+  while (true) {
     tcp::endpoint peer;
     tcp::socket client(io);
     boost::system::error_code error;
     listener.accept(client, peer, error);
     if (error) {
-      if (!stop_requested() && error != last_accept_error) log_line("accept: %s", error.message().c_str());
+      if (error != last_accept_error) log_line("accept: %s", error.message().c_str());
       last_accept_error = error;
       // Out of descriptors (Part 5 runs a server out of them): wait for one to be freed instead of
       // failing again at once, in a loop that would take all the CPU.
-      if (error.value() == EMFILE || error.value() == ENFILE) pause_for(0.1);
+      if (error.value() == EMFILE || error.value() == ENFILE)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
     last_accept_error.clear();
+    close_on_exec(client.native_handle());
     log_socket_pair(client);
-    handle_connection(client.native_handle(), bound, to_socket_address(peer), app);
+    handle_connection(client.native_handle(), bound, to_socket_address(peer), app, options);
     // While we pause, the server serves no one: the next client waits in the listen queue.
-    if (options.delay > 0) pause_for(options.delay);
+    if (options.delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(options.delay));
     client.close(error);  // close(): the client sees the end of the connection
   }
-  log_line("Shutting down");
-  return 0;
 }

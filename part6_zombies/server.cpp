@@ -1,11 +1,13 @@
 // part6_zombies/server.cpp: the course's final server. Part 5's concurrent server, which now
-// reaps its children: a SIGCHLD handler waits for every child that has ended, so none is left a
-// zombie, and accept(), interrupted by that signal, is called again.
+// handles signals: a SIGCHLD handler reaps every child that has ended, so none is left a zombie,
+// and accept(), interrupted by that signal, is called again. Then a clean stop: on SIGINT or
+// SIGTERM it stops accepting, lets its children finish the answers they owe, and reaps them all.
 //
 // NOTES.md, Part 6, walks through this file.   make part6 && ./part6/server
 //                                              ./part6/client --max-clients 128
 
 // ---- includes --------------------------------------------------------------------------------
+#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -14,9 +16,12 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/connection.hpp"
 #include "common/gateway.hpp"
@@ -26,19 +31,16 @@
 #include "common/net.hpp"
 #include "common/options.hpp"
 #include "common/proc.hpp"
-#include "common/stop.hpp"
 #include "common/unique_fd.hpp"
 
 // ---- limits and options ----------------------------------------------------------------------
 // How many connections the kernel may hold for us while we are busy (REQUEST_QUEUE_SIZE): the
 // default of --backlog.
 constexpr int kRequestQueueSize = 128;
-// Whether each request is served in a process of its own (gateway.multiprocess in the environ).
-constexpr bool kMultiprocess = true;
-// At shutdown, how long the children still serving are given to finish before they are killed.
+// At a stop, how long the children still answering are given to finish before they are killed.
 constexpr std::chrono::seconds kShutdownGrace{5};
 
-constexpr std::string_view kUsage = R"(usage: server [--host HOST] [--port PORT] [APP [ARGUMENT]]
+constexpr std::string_view kUsage = R"(usage: server [OPTIONS] [APP [ARGUMENT]]
 
 Serves the gateway app APP over HTTP/1.1. APP is path/to/app.so or path/to/app.so:symbol (the
 symbol defaults to "app"); ARGUMENT, if given, is handed to the app when it is loaded (the WSGI
@@ -47,6 +49,8 @@ app, /fds shows the server's file descriptors.
 
   --host HOST   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port PORT   TCP port to listen on (default 8888; 0 lets the kernel choose one)
+  --print-requests
+                print each request to the log as it arrived, byte for byte
   --backlog N   connections the kernel may queue while the server is busy (default 128)
   --delay SECONDS
                 pause after answering each request, before closing the connection: each
@@ -57,14 +61,21 @@ Demonstrations of the bugs this stage is about (off by default):
   --parent-keeps-client   the parent does not close its copy of each client socket: clients
                           never see the connection end, and the parent runs out of descriptors
   --child-keeps-listener  each child keeps its copy of the listening socket open
+  --no-content-length     answer without Content-Length: the body ends where the connection
+                          does, as the course's Python server answered (then, with
+                          --parent-keeps-client, even curl waits for an end that never comes)
   --reap=wait             reap with one wait() per SIGCHLD, the course's first attempt, which
                           leaves zombies when signals are lost (default: --reap=waitpid, a
                           waitpid(-1, WNOHANG) loop that leaves none)
+  --eintr=fatal           treat an accept() interrupted by SIGCHLD as an error and exit, as the
+                          course's server did: it dies when its first child ends (default:
+                          --eintr=restart, call accept() again)
 )";
 
 struct Options {
   std::string host = "127.0.0.1";
   int port = 8888;
+  bool print_requests = false;
   int backlog = kRequestQueueSize;
   double delay = 0;          // seconds
   std::string app;           // empty: the built-in hello app
@@ -72,7 +83,9 @@ struct Options {
 
   bool parent_keeps_client = false;  // the demonstrations
   bool child_keeps_listener = false;
+  bool no_content_length = false;
   bool reap_with_wait = false;
+  bool eintr_fatal = false;
 };
 
 // The command line, read into Options; a mistake prints the usage and exits with status 2.
@@ -83,6 +96,8 @@ Options parse_options(int argc, char** argv) {
       options.host = args.text();
     } else if (args.is("--port")) {
       options.port = static_cast<int>(args.integer(0, 65535));
+    } else if (args.is("--print-requests")) {
+      options.print_requests = true;
     } else if (args.is("--backlog")) {
       options.backlog = static_cast<int>(args.integer(1, 65535));
     } else if (args.is("--delay")) {
@@ -91,10 +106,16 @@ Options parse_options(int argc, char** argv) {
       options.parent_keeps_client = true;
     } else if (args.is("--child-keeps-listener")) {
       options.child_keeps_listener = true;
+    } else if (args.is("--no-content-length")) {
+      options.no_content_length = true;
     } else if (args.is("--reap")) {
       std::string how = args.text();
       if (how != "wait" && how != "waitpid") args.fail("--reap is wait or waitpid, not '" + how + "'");
       options.reap_with_wait = how == "wait";
+    } else if (args.is("--eintr")) {
+      std::string how = args.text();
+      if (how != "restart" && how != "fatal") args.fail("--eintr is restart or fatal, not '" + how + "'");
+      options.eintr_fatal = how == "fatal";
     } else if (args.is_positional() && options.app.empty()) {
       options.app = args.current();
     } else if (args.is_positional() && options.app_argument.empty()) {
@@ -115,8 +136,9 @@ UniqueFd open_listener(const Options& options) {
   if (!resolve_address(options.host, options.port, address, error)) die(error);
 
   // 1. Create a TCP/IP socket: an endpoint of the address's family (IPv4 or IPv6) that carries a
-  //    byte stream (SOCK_STREAM: TCP). The kernel answers with a new file descriptor.
-  UniqueFd listener(socket(address.family(), SOCK_STREAM, 0));
+  //    byte stream (SOCK_STREAM: TCP). The kernel answers with a new file descriptor. SOCK_CLOEXEC
+  //    closes it in any program this process starts (exec): an app's helper has no use for it.
+  UniqueFd listener(socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener) die_errno("socket");
   log_line("socket()     -> descriptor %d", listener.get());
 
@@ -139,7 +161,7 @@ UniqueFd open_listener(const Options& options) {
 }
 
 // A TCP connection is named by its socket pair: (local IP, local port, foreign IP, foreign port).
-// Our end has the server's well-known port; the client's end, the ephemeral port it was given.
+// Our end has the port the server listens on; the client's, the ephemeral port it was given.
 void log_socket_pair(int fd) {
   SocketAddress local;
   SocketAddress foreign;
@@ -186,25 +208,99 @@ void install_reaper(bool with_wait) {
   sigaction(SIGCHLD, &action, nullptr);
 }
 
-// At shutdown: give the children still serving kShutdownGrace to finish, kill those that remain,
-// and reap every child, so that none outlives the server as an orphan or a zombie.
-void reap_all_children() {
+// ---- a clean stop ----------------------------------------------------------------------------
+// Until now Ctrl-C (SIGINT) and kill (SIGTERM) ended the server at once, by their default action,
+// and its children with whatever they were doing. Now the parent catches them, stops accepting,
+// lets each child finish the answer it owes, and reaps them all before it exits.
+volatile std::sig_atomic_t g_stop = 0;  // set once SIGINT or SIGTERM has arrived
+int g_listen_fd = -1;
+
+// The SIGINT and SIGTERM handler. shutdown() is async-signal-safe, and on Linux shutting a
+// listening socket down wakes a blocked accept() and makes every later one fail: no signal can
+// slip in between the loop's test of g_stop and its call to accept().
+void on_stop_signal(int) {
+  int saved_errno = errno;
+  g_stop = 1;
+  shutdown(g_listen_fd, SHUT_RD);
+  errno = saved_errno;
+}
+
+void install_stop_handlers(int listen_fd) {
+  g_listen_fd = listen_fd;
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART, as for SIGCHLD: accept() returns at once
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+// Hold SIGINT and SIGTERM back, or let them through. A held signal is not lost: it stays pending
+// until it is let through. The parent holds them across fork(), so that no stop reaches a child
+// before the child has given them back their default action; a child holds them while it owes
+// a client its answer, and dies of a stop that came meanwhile as soon as it lets them through.
+void hold_stop_signals(bool hold) {
+  sigset_t stops;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGINT);
+  sigaddset(&stops, SIGTERM);
+  sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &stops, nullptr);
+}
+
+// In a new child: the parent's handlers are not the child's. SIGCHLD: a child has no children of
+// its own to reap, and a process an app starts must keep its exit status for the app. SIGINT and
+// SIGTERM: their default action, which ends the child.
+void restore_default_signals() {
+  struct sigaction action {};
+  action.sa_handler = SIG_DFL;
+  sigemptyset(&action.sa_mask);
+  for (int signal_number : {SIGCHLD, SIGINT, SIGTERM}) sigaction(signal_number, &action, nullptr);
+}
+
+// The PIDs of this process's children not reaped yet (running, or zombies), from the parent field
+// of every /proc/PID/stat (Part 4). Empty if /proc cannot be read.
+std::vector<pid_t> child_processes() {
+  std::vector<pid_t> children;
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return children;
+  while (dirent* entry = readdir(dir)) {
+    pid_t pid = std::atoi(entry->d_name);
+    std::ifstream file("/proc/" + std::string(entry->d_name) + "/stat");
+    std::string stat;
+    if (pid <= 0 || !std::getline(file, stat)) continue;
+    // "PID (name) STATE PPID ...": the name may hold spaces and parentheses; read after the last ')'.
+    std::size_t paren = stat.rfind(')');
+    char state = 0;
+    int parent = 0;
+    if (paren != std::string::npos && std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &parent) == 2 &&
+        parent == getpid()) {
+      children.push_back(pid);
+    }
+  }
+  closedir(dir);
+  return children;
+}
+
+// At a stop: ask every child to stop (SIGTERM), give those still answering kShutdownGrace, kill
+// the rest, and reap them all, so that none outlives the server as an orphan or a zombie.
+void stop_children() {
   // From here on the main program reaps: block SIGCHLD, so that the handler cannot take a child
-  // from under the waitpid() calls below.
+  // from under the waitpid() calls below. Children not yet reaped are still ours: their PIDs
+  // cannot have been given to anyone else. (Without /proc the list is empty, and the server waits
+  // for its children to end on their own.)
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, nullptr);
+  for (pid_t pid : child_processes()) kill(pid, SIGTERM);
   auto give_up = std::chrono::steady_clock::now() + kShutdownGrace;
   while (std::chrono::steady_clock::now() < give_up) {
     pid_t pid = waitpid(-1, nullptr, WNOHANG);
     if (pid < 0) return;  // ECHILD: no children left
     if (pid > 0) g_reaped = g_reaped + 1;
-    if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  // Not yet reaped, so still ours: their PIDs cannot have been given to anyone else. (Without
-  // /proc the list is empty, and the loop below waits for the children to end on their own.)
-  for (int pid : child_processes()) kill(pid, SIGKILL);
+  for (pid_t pid : child_processes()) kill(pid, SIGKILL);
   while (true) {
     pid_t pid = waitpid(-1, nullptr, 0);
     if (pid > 0) g_reaped = g_reaped + 1;
@@ -213,17 +309,44 @@ void reap_all_children() {
 }
 
 // ---- request handling ------------------------------------------------------------------------
+// The bytes of a request as they came, for the log: each CR and LF shown as \r and \n (a line
+// ends after each \n), and any other byte that is not printable ASCII as \xHH, so that what a
+// client sent cannot play tricks on the terminal that shows the log.
+std::string show_bytes(std::string_view bytes) {
+  std::string text;
+  for (unsigned char c : bytes) {
+    if (c == '\r') {
+      text += "\\r";
+    } else if (c == '\n') {
+      text += "\\n\n";
+    } else if (c >= 0x20 && c < 0x7f) {
+      text += static_cast<char>(c);
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02X", c);
+      text += hex;
+    }
+  }
+  if (!text.empty() && text.back() == '\n') text.pop_back();  // log_line() ends the line
+  return text;
+}
+
 // The app answers each request now: it is loaded in main() and called in handle_connection().
+// (Part 1's /inspect page went with its handle_request(): the environ app shows what a request
+// carried, as the gateway hands it over.)
 
 // ---- connection ------------------------------------------------------------------------------
 // Steps 2 to 7 for one connection: read and parse a request, build the environ, call the app,
 // build the response from what it gave, and send it. The caller closes the connection.
 void handle_connection(int fd, const SocketAddress& server, const SocketAddress& client,
-                       const gateway_app& app, int backlog) {
+                       const gateway_app& app, const Options& options) {
   // Steps 2 and 3: read the request and parse it, together, since only the parser can tell
   // when the request is complete.
   RequestParser parser;
-  ReadResult got = read_request(fd, parser);
+  std::string raw;  // with --print-requests: the bytes as they came
+  ReadResult got = read_request(fd, parser, options.print_requests ? &raw : nullptr);
+  hold_stop_signals(true);  // a request is in: a stop now waits for its answer (a clean stop)
+  if (!raw.empty()) log_line("%s sent:\n%s", client.to_string().c_str(), show_bytes(raw).c_str());
   if (got.status == ReadStatus::Gone) {  // nothing to answer, such as a browser's unused preconnection
     log_line("%s %s", client.to_string().c_str(), got.detail.c_str());
     return;
@@ -232,10 +355,11 @@ void handle_connection(int fd, const SocketAddress& server, const SocketAddress&
   Response response = error_response(got.http_status, got.detail);
   if (got.status == ReadStatus::Complete && request.path == "/fds") {
     // The server's own page: its descriptor table, read from /proc while this request is served.
-    response = text_response(200, descriptor_table(backlog));
+    response = text_response(200, descriptor_table(options.backlog));
   } else if (got.status == ReadStatus::Complete) {
     // Step 4: the environ, every variable taken from the parsed request and the connection.
-    Environ environ = build_environ(request, server, client, kMultiprocess);
+    Environ environ = build_environ(request, server, client);
+    environ["gateway.multiprocess"] = "true";  // each request is served in a process of its own
     // Step 5: call the app with environ and start_response; it writes the body.
     AppResult result = call_app(app, environ);
     if (!result.fault.empty()) log_line("app fault: %s", result.fault.c_str());  // the client gets 500
@@ -243,9 +367,11 @@ void handle_connection(int fd, const SocketAddress& server, const SocketAddress&
     response = build_response(result);
   }
   // Step 7: send it.
-  bool include_body = request.method != "HEAD";  // HEAD: the same headers, no body
+  response.close_delimited = options.no_content_length;  // the demonstration: no length given
+  bool include_body = request.method != "HEAD";          // HEAD: the same headers, no body
   if (!send_response(fd, response, include_body)) {
-    log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(errno));
+    int error = errno;  // read before any other call can change it
+    log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(error));
   }
   log_request(client.to_string(), request, response.status, include_body ? response.body.size() : 0);
   if (got.status == ReadStatus::Bad || parser.excess_bytes() > 0) drain_before_close(fd);
@@ -264,27 +390,29 @@ int main(int argc, char** argv) {
   log_line("%s", descriptor_table(options.backlog).c_str());
   log_line("Serving HTTP on %s port %d (http://%s/) ...", bound.ip().c_str(), bound.port(),
            bound.to_string().c_str());
-  install_stop_handlers(listener.get());
   install_reaper(options.reap_with_wait);
+  install_stop_handlers(listener.get());
 
+  // Serve until SIGINT or SIGTERM: the handler sets g_stop and wakes accept().
   int last_accept_error = 0;  // a failing accept() is logged once, not each time it fails again
-  while (!stop_requested()) {
+  while (!g_stop) {
     SocketAddress peer;
-    UniqueFd client(accept(listener.get(), peer.get(), &peer.length));
+    UniqueFd client(accept4(listener.get(), peer.get(), &peer.length, SOCK_CLOEXEC));
     if (!client) {
       int error = errno;
-      if (error == EINTR && !stop_requested()) {
+      if (error == EINTR && !g_stop) {
         // A child ended while accept() waited: the handler ran, and accept() gave up. Nothing is
-        // wrong; call it again.
+        // wrong (unless --eintr=fatal, the course's crash); call it again.
+        if (options.eintr_fatal) die(std::string("accept: ") + std::strerror(error));
         log_line("accept: %s; restarting it (children reaped so far: %d)", std::strerror(error),
                  static_cast<int>(g_reaped));
         continue;
       }
-      if (!stop_requested() && error != last_accept_error) log_line("accept: %s", std::strerror(error));
+      if (!g_stop && error != last_accept_error) log_line("accept: %s", std::strerror(error));
       last_accept_error = error;
       // Out of descriptors (Part 5 runs a server out of them): wait for one to be freed instead of
       // failing again at once, in a loop that would take all the CPU.
-      if (error == EMFILE || error == ENFILE) pause_for(0.1);
+      if (error == EMFILE || error == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
     last_accept_error = 0;
@@ -295,7 +423,9 @@ int main(int argc, char** argv) {
     // child's PID in the parent. The child has its own copy of every descriptor, pointing to the
     // same sockets: the client's socket is now referred to twice, and the kernel closes it only
     // when both copies are closed.
+    hold_stop_signals(true);  // until the child has its own signal actions (a clean stop)
     pid_t pid = fork();
+    if (pid != 0) hold_stop_signals(false);
     if (pid < 0) {  // no child (too many processes, say): answer ourselves, and go on
       log_line("fork: %s", std::strerror(errno));
       send_response(client.get(), error_response(503, "the server cannot start a process now"));
@@ -307,10 +437,12 @@ int main(int argc, char** argv) {
       // The child serves this one connection. It never accepts, so it closes its copy of the
       // listening socket; the parent's copy keeps listening.
       if (!options.child_keeps_listener) listener.reset();
-      signal(SIGCHLD, SIG_DFL);  // the parent's reaper is not the child's: it has no children
+      restore_default_signals();
+      hold_stop_signals(false);  // a stop that came meanwhile ends the child now: it owes no answer yet
       log_line("child %d (parent %d) serving %s", getpid(), getppid(), peer.to_string().c_str());
-      handle_connection(client.get(), bound, peer, app, options.backlog);
-      if (options.delay > 0) pause_for(options.delay);
+      handle_connection(client.get(), bound, peer, app, options);
+      hold_stop_signals(false);  // answered: a stop ends the child from now on
+      if (options.delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(options.delay));
       client.reset();  // the child's copy: if the parent closed its own, the connection ends here
       // End the child here. Going on would take it round the parent's accept() loop; exit() would
       // run clean-up that is the parent's (static destructors, stdio buffers copied by fork()).
@@ -323,7 +455,7 @@ int main(int argc, char** argv) {
     }
     client.reset();
   }
-  reap_all_children();
+  stop_children();
   log_line("Shutting down (children reaped: %d)", static_cast<int>(g_reaped));
   return 0;
 }

@@ -123,6 +123,25 @@ def test_a_parent_that_keeps_its_copy_leaves_clients_without_an_end(stage):
         sock.close()
 
 
+@pytest.mark.stages(first=5)
+def test_without_content_length_and_with_the_parent_keeping_its_copy_curl_itself_hangs(stage, servers):
+    # Without Content-Length the body ends only where the connection does (RFC 9112 6.3, rule 8),
+    # as LSBAWS's servers answered. Then a parent that keeps its copy of the client socket leaves
+    # even curl waiting, with the whole answer in hand.
+    def curl(server):
+        started = time.monotonic()
+        result = subprocess.run(["curl", "-s", "--max-time", "2", f"http://127.0.0.1:{server.port}/hello"],
+                                capture_output=True, text=True, timeout=10)
+        return result.returncode, result.stdout, time.monotonic() - started
+
+    code, body, took = curl(servers(stage, "--no-content-length"))
+    assert (code, body) == (0, "Hello, World!") and took < 1.5  # the child's close ends the body
+    code, body, took = curl(servers(stage, "--parent-keeps-client"))
+    assert (code, body) == (0, "Hello, World!") and took < 1.5  # curl counted the bytes
+    code, body, took = curl(servers(stage, "--no-content-length", "--parent-keeps-client"))
+    assert code == 28 and body == "Hello, World!"  # 28: the 2 s ran out, the answer in hand
+
+
 def _low_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (32, 1024))
 

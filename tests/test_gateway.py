@@ -146,3 +146,15 @@ def test_malformed_requests_are_still_answered_by_the_server_not_the_app(stage, 
     response = parse_response(exchange(server.port, b"GET / HTTP/1.1\r\nHost : x\r\n\r\n"))
     assert response.status == 400
     assert request(server.port).status == 200
+
+
+@pytest.mark.stages(first=2)
+def test_a_program_an_app_starts_inherits_none_of_the_servers_sockets(stage, servers):
+    # The app runs `ls -l /proc/self/fd` and answers what that program found open. The server's
+    # sockets (the listener, this connection) are close-on-exec, so the program sees none of them.
+    server = servers(stage, "build/tests/runs_a_program.so")
+    response = request(server.port, target="/")
+    assert response.status == 200
+    listing = response.body.decode()
+    assert re.search(r" 1 -> ", listing), listing  # the listing is there: the program ran
+    assert "socket:[" not in listing, f"the program inherited a socket:\n{listing}"

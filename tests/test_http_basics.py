@@ -4,6 +4,7 @@ import email.utils
 import http.client
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
@@ -114,6 +115,21 @@ def test_each_request_is_logged_on_one_line(server):
     server.wait_for_log(rf'127\.0\.0\.1:{client_port} "GET /hello\?x=1 HTTP/1\.1" 200 13$')
 
 
+@pytest.mark.stages(names=("part1", "part3-asio", "part6"))
+def test_print_requests_shows_each_request_as_it_came_with_its_line_ends(stage, servers):
+    # As LSBAWS's first server printed every request it read. CR and LF are shown as \r and \n,
+    # and any other byte that is not printable ASCII as \xHH: a request cannot write escape
+    # sequences to the terminal that shows the log.
+    server = servers(stage, "--print-requests")
+    raw = b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Color: \x1b[31mred\r\n\r\n"
+    assert parse_response(exchange(server.port, raw)).status == 400  # a control byte in a field
+    shown = server.wait_for_log(r"^127\.0\.0\.1:\d+ sent:$")
+    expected = ["GET /hello HTTP/1.1\\r\\n", "Host: x\\r\\n", "X-Color: \\x1B[31mred\\r\\n", "\\r\\n"]
+    lines = server.lines[server.lines.index(shown[0].string) + 1:][:4]
+    assert lines == expected
+    assert "\x1b" not in server.log()
+
+
 @pytest.mark.stages(first=1, last=1)
 def test_inspect_shows_the_parsed_request_and_the_url_parts(server):
     response = request(server.port, target="/inspect?x=1", headers={"X-Demo": "yes"})
@@ -168,9 +184,17 @@ def test_restart_on_the_same_port_right_after_serving(stage):
         assert stop_server(again) == []
 
 
-def test_sigterm_stops_the_server_cleanly(stage):
+def test_sigterm_stops_the_server_and_nothing_is_left_behind(stage):
+    # Until Part 6 no stage catches SIGTERM: its default action ends the process at once, and the
+    # kernel closes every descriptor. Part 6 catches it, shuts down cleanly and exits with 0.
     server = start_server(stage)
     assert request(server.port).status == 200
-    assert stop_server(server) == []
-    assert server.process.returncode == 0
-    assert "Shutting down" in server.log()
+    started = time.monotonic()
+    assert stop_server(server) == []  # and no child process left behind
+    assert time.monotonic() - started < 2
+    if stage.handles_stop:
+        assert server.process.returncode == 0 and "Shutting down" in server.log()
+    else:
+        assert server.process.returncode == -signal.SIGTERM and "Shutting down" not in server.log()
+    with pytest.raises(ConnectionRefusedError):
+        connect(server.port, timeout=1.0)

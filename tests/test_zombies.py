@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import (ALL_STAGES, ROOT, ZOMBIE_TABLE, children_of, connect, fd_count, read_until_closed, request,
-                      start_server, stop_server, wait_until, zombie_children)
+from conftest import (ALL_STAGES, ROOT, ZOMBIE_TABLE, children_of, connect, fd_count, parse_response, read_one_response,
+                      read_until_closed, request, start_server, stop_server, wait_until, zombie_children)
 from test_sockets import fetch_all_at_once, run_client
 
 BURST = 128
@@ -91,33 +91,98 @@ def test_delayed_children_end_while_new_clients_arrive_and_all_are_answered(stag
     wait_until(lambda: not children_of(server.pid))  # all reaped: not even a zombie left
 
 
+# ---- the clean stop --------------------------------------------------------------------------------
+
+WAIT_APP = "build/tests/wait_app.so"  # answers after the milliseconds given as its ARGUMENT
+
+
+def send_get(port):
+    sock = connect(port)
+    sock.sendall(f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    return sock
+
+
 @pytest.mark.stages(first=6)
-def test_sigterm_lets_children_finish_then_exits_without_orphans(stage):
-    server = start_server(stage, "--delay", "2")
-    clients = [connect(server.port) for _ in range(4)]
+def test_a_stop_ends_children_that_owe_no_answer_at_once(stage):
+    # Four children have answered and pause (--delay 30) before closing: they owe nothing more.
+    server = start_server(stage, "--delay", "30")
+    clients = [send_get(server.port) for _ in range(4)]
     for sock in clients:
-        sock.sendall(f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        assert read_one_response(sock).status == 200
     wait_until(lambda: len(children_of(server.pid)) == 4)
     started = time.monotonic()
     assert stop_server(server) == []  # exit status 0, and no child left behind
-    assert 1.5 <= time.monotonic() - started < 5
+    assert time.monotonic() - started < 2, "the stop waited for the children's delay"
     assert "Shutting down (children reaped: 4)" in server.log()
-    for sock in clients:  # each child finished its answer and closed
-        assert read_until_closed(sock).startswith(b"HTTP/1.1 200 OK")
+    for sock in clients:  # each connection ended with its child
+        assert read_until_closed(sock) == b""
         sock.close()
 
 
 @pytest.mark.stages(first=6)
-def test_children_still_running_after_the_grace_period_are_killed_and_reaped(stage):
-    server = start_server(stage, "--delay", "60")
+def test_a_stop_lets_a_child_finish_the_answer_it_owes(stage):
+    server = start_server(stage, WAIT_APP, "1500")  # each answer takes 1.5 s
+    sock = send_get(server.port)
+    wait_until(lambda: len(children_of(server.pid)) == 1)
+    time.sleep(0.3)  # the child has the request and is inside the app
+    started = time.monotonic()
+    assert stop_server(server) == []
+    took = time.monotonic() - started
+    assert 0.8 <= took < 4, f"the stop took {took:.1f} s; the answer was due in about 1.2 s"
+    data = read_until_closed(sock)
+    sock.close()
+    assert parse_response(data).status == 200 and data.endswith(b"Hello, World!")
+    assert "Shutting down (children reaped: 1)" in server.log()
+
+
+@pytest.mark.stages(first=6)
+def test_a_stop_does_not_wait_for_a_client_that_never_finishes_its_request(stage):
+    server = start_server(stage)
     sock = connect(server.port)
-    sock.sendall(f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+    sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+    wait_until(lambda: len(children_of(server.pid)) == 1)
+    started = time.monotonic()
+    assert stop_server(server) == []
+    assert time.monotonic() - started < 2, "a slow client held up the stop"
+    try:  # the child died with the request unread, so the kernel may reset the connection
+        answer = read_until_closed(sock)
+    except ConnectionResetError:
+        answer = b""
+    sock.close()
+    assert answer == b"", "the client was answered (408?) for the server's stop"
+    assert " 408 " not in server.log()
+
+
+@pytest.mark.stages(first=6)
+def test_children_still_answering_after_the_grace_period_are_killed_and_reaped(stage):
+    server = start_server(stage, WAIT_APP, "60000")
+    sock = send_get(server.port)
     wait_until(lambda: len(children_of(server.pid)) == 1)
     started = time.monotonic()
     assert stop_server(server) == []
     assert 4.5 <= time.monotonic() - started < 10  # kShutdownGrace is 5 s
     assert "Shutting down (children reaped: 1)" in server.log()
     sock.close()
+
+
+# ---- the demonstrations ---------------------------------------------------------------------------
+
+@pytest.mark.stages(first=6)
+def test_with_eintr_fatal_the_server_dies_when_a_child_ends_during_accept(stage):
+    server = start_server(stage, "--eintr=fatal")
+    for _ in range(20):  # a child usually ends while the parent waits in accept(); try until one does
+        if server.process.poll() is not None:
+            break
+        try:
+            request(server.port)
+        except OSError:
+            break
+        time.sleep(0.1)
+    server.process.wait(timeout=5)
+    assert server.process.returncode == 1
+    assert "server: accept: Interrupted system call" in server.log()
+    problems = stop_server(server)
+    assert problems[0] == "had already exited with status 1"
 
 
 @pytest.mark.stages(first=6)

@@ -3,8 +3,6 @@
 
 #include <cstdio>
 
-#include "common/gateway.hpp"
-
 namespace tinyweb {
 namespace {
 

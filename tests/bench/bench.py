@@ -551,9 +551,10 @@ def measure(subject, scenario, concurrency, round_number, args):
 
 
 def stop(process, subject):
-    """SIGTERM by pid, then check the exit and that no child was left behind."""
+    """SIGTERM by pid, then check the exit and that no child was left behind. A server with no
+    handler for SIGTERM (stages 1 to 5) ends by its default action: status -15."""
     problems = terminate(process)
-    if process.returncode not in (0, -signal.SIGKILL):
+    if process.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL):
         problems.append(f"exited with status {process.returncode}")
     live, zombies = reap_orphans()
     if live:

@@ -3,6 +3,7 @@
  * answers 200 "Hello, World!" whatever the path. The bench builds it and loads it into parts 2-6:
  *   cc -O2 -shared -fPIC -I. -o tests/bench/out/wait_app.so tests/bench/wait_app.c
  *   ./part6/server tests/bench/out/wait_app.so 20 */
+#define _POSIX_C_SOURCE 200809L /* nanosleep() */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

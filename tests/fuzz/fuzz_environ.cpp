@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/gateway.hpp"
+#include "common/gateway_app.hpp"
 #include "common/http_request.hpp"
 #include "common/net.hpp"
 
@@ -103,6 +104,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   RequestParser parser;
   if (parser.feed(std::string_view(reinterpret_cast<const char*>(data), size)) != ParseState::Complete)
     return 0;
-  check_environ(parser.request(), build_environ(parser.request(), server, client, false));
+  check_environ(parser.request(), build_environ(parser.request(), server, client));
   return 0;
 }

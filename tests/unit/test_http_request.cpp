@@ -216,6 +216,19 @@ TEST_CASE("Host is uri-host [\":\" port]: a host that is not empty, a port of di
   }
 }
 
+TEST_CASE("split_host_port: the host (an IPv6 one with its brackets) and the port after the ':'") {
+  HostAndPort name = split_host_port("example.com:8080");
+  CHECK((name.host == "example.com" && name.has_port && name.port == "8080"));
+  HostAndPort bare = split_host_port("example.com");
+  CHECK((bare.host == "example.com" && !bare.has_port && bare.port.empty()));
+  HostAndPort six = split_host_port("[::1]:8888");
+  CHECK((six.host == "[::1]" && six.has_port && six.port == "8888"));
+  HostAndPort six_bare = split_host_port("[::1]");
+  CHECK((six_bare.host == "[::1]" && !six_bare.has_port));
+  HostAndPort empty_port = split_host_port("x:");
+  CHECK((empty_port.host == "x" && empty_port.has_port && empty_port.port.empty()));
+}
+
 TEST_CASE("an absolute-form authority is checked as Host is (RFC 9110 4.2.1)") {
   CHECK(rejected_with("GET http://:8080/ HTTP/1.1\r\nHost: h\r\n\r\n") == 400);
   CHECK(rejected_with("GET http://h:http/ HTTP/1.1\r\nHost: h\r\n\r\n") == 400);

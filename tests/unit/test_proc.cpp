@@ -2,11 +2,12 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/proc.hpp"
 #include "common/unique_fd.hpp"
@@ -38,12 +39,24 @@ const char* kTcp6 =
     "   1: 0000000000000000FFFF00000100007F:22B9 0000000000000000FFFF00000100007F:BD3E 01 00000000:00000000 "
     "00:00000000 00000000     0        0 25035 1 0000000000000000 20 4 30 10 -1\n";
 
+// The lines of a /proc/net/tcp text that parse, the heading and broken lines skipped.
+std::vector<TcpSocketInfo> parse_lines(const char* text, bool ipv6) {
+  std::vector<TcpSocketInfo> sockets;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    std::size_t end = rest.find('\n');
+    if (auto info = parse_proc_net_tcp_line(rest.substr(0, end), ipv6)) sockets.push_back(*info);
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+  }
+  return sockets;
+}
+
 }  // namespace
 
 TEST_CASE("IPv4 lines of /proc/net/tcp: addresses in host byte order, hex ports, states, inodes" *
           doctest::skip(!kLittleEndian)) {
-  std::vector<TcpSocketInfo> sockets = parse_proc_net_tcp(kTcp4, false);
-  REQUIRE(sockets.size() == 4);  // the broken line is skipped
+  std::vector<TcpSocketInfo> sockets = parse_lines(kTcp4, false);
+  REQUIRE(sockets.size() == 4);  // the heading and the broken line are skipped
   CHECK(sockets[0].inode == 24120);
   CHECK(sockets[0].state == "LISTEN");
   CHECK(sockets[0].local == "127.0.0.1:8888");
@@ -59,7 +72,7 @@ TEST_CASE("IPv4 lines of /proc/net/tcp: addresses in host byte order, hex ports,
 }
 
 TEST_CASE("IPv6 lines of /proc/net/tcp6: four words, IPv4-mapped addresses" * doctest::skip(!kLittleEndian)) {
-  std::vector<TcpSocketInfo> sockets = parse_proc_net_tcp(kTcp6, true);
+  std::vector<TcpSocketInfo> sockets = parse_lines(kTcp6, true);
   REQUIRE(sockets.size() == 2);
   CHECK(sockets[0].local == "[::1]:8889");
   CHECK(sockets[0].remote == "[::]:*");
@@ -70,31 +83,33 @@ TEST_CASE("IPv6 lines of /proc/net/tcp6: four words, IPv4-mapped addresses" * do
 }
 
 TEST_CASE("an IPv4 line given as IPv6 (or the reverse) is skipped, not misread") {
-  CHECK(parse_proc_net_tcp(kTcp4, true).empty());
-  CHECK(parse_proc_net_tcp(kTcp6, false).empty());
-  CHECK(parse_proc_net_tcp("", false).empty());
+  CHECK(parse_lines(kTcp4, true).empty());
+  CHECK(parse_lines(kTcp6, false).empty());
+  CHECK(!parse_proc_net_tcp_line("", false));
 }
 
-TEST_CASE("list_descriptors sees 0, 1, 2 and a socket this process just made, and not after close") {
+TEST_CASE("a descriptor is described by what /proc/self/fd links it to, and as closed after close") {
   UniqueFd sock(socket(AF_INET, SOCK_STREAM, 0));
   REQUIRE(sock);
-  std::vector<Descriptor> descriptors;
-  std::string error;
-  REQUIRE(list_descriptors(descriptors, error));
-  auto find = [&](int fd) {
-    for (const Descriptor& d : descriptors) {
-      if (d.fd == fd) return d.target;
-    }
-    return std::string();
-  };
-  CHECK(find(sock.get()).rfind("socket:[", 0) == 0);
-  CHECK(describe_descriptor(sock.get()) == std::to_string(sock.get()) + " -> " + find(sock.get()));
+  CHECK(describe_descriptor(sock.get()).rfind(std::to_string(sock.get()) + " -> socket:[", 0) == 0);
   int number = sock.get();
   sock.reset();
-  descriptors.clear();
-  REQUIRE(list_descriptors(descriptors, error));
-  CHECK(find(number).empty());
   CHECK(describe_descriptor(number) == std::to_string(number) + " -> (closed)");
+}
+
+TEST_CASE("the descriptor table lists 0, 1, 2, then each descriptor, and none after it is closed") {
+  UniqueFd sock(socket(AF_INET, SOCK_STREAM, 0));
+  REQUIRE(sock);
+  auto row_of = [](const std::string& table, int fd) {
+    std::size_t at = table.find("\n" + std::to_string(fd) + " ");
+    return at == std::string::npos ? std::string() : table.substr(at + 1, table.find('\n', at + 1) - at - 1);
+  };
+  std::string table = descriptor_table(5);
+  for (int fd : {0, 1, 2}) CHECK(!row_of(table, fd).empty());
+  CHECK(row_of(table, sock.get()).find("socket:[") != std::string::npos);
+  int number = sock.get();
+  sock.reset();
+  CHECK(row_of(descriptor_table(5), number).empty());
 }
 
 TEST_CASE("the descriptor table shows the limit, the backlog and a listening socket in LISTEN state") {
@@ -111,16 +126,4 @@ TEST_CASE("the descriptor table shows the limit, the backlog and a listening soc
   line = line.substr(0, line.find('\n'));
   CHECK(line.find("LISTEN") != std::string::npos);
   CHECK(line.find("127.0.0.1:") != std::string::npos);
-}
-
-TEST_CASE("child_processes lists a child until it is reaped, zombie included") {
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) _exit(0);
-  std::vector<int> children = child_processes();
-  CHECK(std::find(children.begin(), children.end(), pid) != children.end());  // running or a zombie
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  children = child_processes();
-  CHECK(std::find(children.begin(), children.end(), pid) == children.end());
 }
