@@ -17,13 +17,14 @@
 # CXX, CXXFLAGS, LDFLAGS and -j are honoured. Warnings are always on and always errors.
 
 CXX      ?= g++
-CXXFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Werror
 # The sanitizers go in flags of their own, so that they apply even when CXXFLAGS is given on the
 # command line (make SANITIZE=1 CXXFLAGS=-O0 compiles and links with them alike).
 ifeq ($(SANITIZE),1)
-  SANITIZER_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  CXXFLAGS ?= -O1 -g
+  SANITIZER_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
+CXXFLAGS ?= -O2 -g
 ALL_CXXFLAGS := -std=c++20 $(WARNINGS) -fPIC -I. -MMD -MP $(CXXFLAGS) $(SANITIZER_FLAGS)
 ALL_CFLAGS   := -std=c11 $(WARNINGS) -fPIC -I. -MMD -MP $(filter-out -std=%,$(CXXFLAGS)) $(SANITIZER_FLAGS)
 ALL_LDFLAGS  := $(LDFLAGS) $(SANITIZER_FLAGS)
