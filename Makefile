@@ -3,6 +3,7 @@
 #   make                 build every stage
 #   make part1           build stage 1 into part1/ (part2 ... part6 likewise); then ./part1/server
 #   make test            unit tests (doctest) and black-box tests (pytest), installing what they need
+#   make test-part3      only what stage 3 uses and does: its modules' unit tests, its black-box tests
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UndefinedBehaviorSanitizer
 #   make fuzz            fuzz the parser and the environ with libFuzzer (FUZZ_SECONDS=60)
 #   make soak            20,000 requests against the final server: no failure, zombie or leak
@@ -173,6 +174,11 @@ $(BUILD)/tests/wait_app.so: $(BUILD)/tests/bench/wait_app.o
 # /usr/bin/python3, which is not always the first python3 on PATH.
 PYTHON = $(shell for p in /usr/bin/python3 python3; do $$p -c 'import pytest' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
+# The black-box tests run in parallel (pytest-xdist): most of their time is spent waiting on
+# servers, not computing, so more workers than cores pays. PYTEST_WORKERS=0 runs them in order.
+PYTEST_WORKERS ?= 4
+PYTEST := SANITIZE=$(SANITIZE) $(PYTHON) -m pytest -n $(PYTEST_WORKERS)
+
 test: deps
 	$(MAKE) all $(UNIT_TESTS) $(TEST_APPS)
 	$(MAKE) unit-test black-box-test
@@ -181,7 +187,20 @@ unit-test: $(UNIT_TESTS)
 	$(UNIT_TESTS)
 
 black-box-test:
-	SANITIZE=$(SANITIZE) $(PYTHON) -m pytest tests
+	$(PYTEST) tests
+
+# One stage's tests: the unit tests of the common/ modules it links (tests/unit/test_MODULE.cpp),
+# then the black-box tests that run against it (pytest --stage N). Builds what those tests use.
+TEST_STAGES := $(foreach n,1 2 3 4 5 6,test-part$(n))
+.PHONY: $(TEST_STAGES)
+unit_tests_of = $(subst $(space),$(comma),$(strip $(foreach m,$(basename $(notdir $(filter %.cpp,$(COMMON_$(1))))),\
+                $(if $(wildcard tests/unit/test_$(m).cpp),*test_$(m).cpp))))
+comma := ,
+space := $(subst ,, )
+$(TEST_STAGES): test-part%: deps
+	$(MAKE) part$* $(if $(filter-out 1,$*),part2) $(if $(filter-out 1 2,$*),part3/client) $(UNIT_TESTS) $(TEST_APPS)
+	$(UNIT_TESTS) --source-file='$(call unit_tests_of,$*)'
+	$(PYTEST) tests --stage $*
 
 deps:
 	@tests/install-deps

@@ -14,23 +14,25 @@ using Clock = std::chrono::steady_clock;
 // Wait until `fd` is ready for `events` or `deadline` passes: 1 ready, 0 timed out, -1 error.
 int wait_until(int fd, short events, Clock::time_point deadline) {
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    // Rounded up: poll() counts whole milliseconds, and must not give up before the deadline.
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return 0;
     pollfd p{fd, events, 0};
     int ready = poll(&p, 1, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;  // a signal handler ran (Part 6): wait for what is left
+    if (ready == 0) continue;                   // timed out: the check above says so, to the tick
     return ready;
   }
 }
 
 }  // namespace
 
-ReadResult read_request(int fd, RequestParser& parser, std::string* raw) {
+ReadResult read_request(int fd, RequestParser& parser, const Timeouts& timeouts, std::string* raw) {
   const Clock::time_point start = Clock::now();
   bool sent_continue = false;
   char buffer[16 * 1024];
   while (true) {
-    Clock::time_point deadline = start + (parser.started() ? kRequestTimeout : kFirstByteTimeout);
+    Clock::time_point deadline = start + (parser.started() ? timeouts.request : timeouts.first_byte);
     int ready = wait_until(fd, POLLIN, deadline);
     if (ready == 0 && !parser.started()) return {ReadStatus::Gone, 0, "sent nothing; closing the connection"};
     if (ready == 0) return {ReadStatus::Bad, 408, "the request did not arrive in time"};
@@ -52,15 +54,15 @@ ReadResult read_request(int fd, RequestParser& parser, std::string* raw) {
     }
     if (!sent_continue && parser.expects_continue()) {
       sent_continue = true;
-      if (!write_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
+      if (!write_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", timeouts.write)) {
         return {ReadStatus::Gone, 0, std::string("send: ") + std::strerror(errno)};
       }
     }
   }
 }
 
-bool write_all(int fd, std::string_view bytes) {
-  const Clock::time_point deadline = Clock::now() + kWriteTimeout;
+bool write_all(int fd, std::string_view bytes, std::chrono::milliseconds timeout) {
+  const Clock::time_point deadline = Clock::now() + timeout;
   while (!bytes.empty()) {
     // MSG_NOSIGNAL: writing to a connection the peer has closed would otherwise raise SIGPIPE,
     // whose default action kills the whole server. MSG_DONTWAIT: never block inside send();
@@ -79,13 +81,13 @@ bool write_all(int fd, std::string_view bytes) {
   return true;
 }
 
-bool send_response(int fd, const Response& response, bool include_body) {
-  return write_all(fd, serialize_response(response, include_body));
+bool send_response(int fd, const Response& response, const Timeouts& timeouts, bool include_body) {
+  return write_all(fd, serialize_response(response, include_body), timeouts.write);
 }
 
-void drain_before_close(int fd) {
+void drain_before_close(int fd, const Timeouts& timeouts) {
   shutdown(fd, SHUT_WR);
-  const Clock::time_point deadline = Clock::now() + kDrainTimeout;
+  const Clock::time_point deadline = Clock::now() + timeouts.drain;
   char buffer[16 * 1024];
   while (wait_until(fd, POLLIN, deadline) > 0) {
     ssize_t n = recv(fd, buffer, sizeof buffer, 0);

@@ -60,6 +60,10 @@ double ArgReader::number(double min, double max) {
   return n;
 }
 
+std::chrono::milliseconds ArgReader::seconds(double min, double max) {
+  return std::chrono::milliseconds(static_cast<long long>(number(min, max) * 1000 + 0.5));
+}
+
 void ArgReader::fail(const std::string& problem) const {
   std::fprintf(stderr, "%s: %s\n\n%.*s", argv_[0], problem.c_str(), static_cast<int>(usage_.size()),
                usage_.data());

@@ -10,6 +10,7 @@
 //   }
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,8 @@ class ArgReader {
   std::string text();
   long integer(long min, long max);
   double number(double min, double max);
+  // A duration given in seconds ("2", "0.5"), from `min` to `max` seconds.
+  std::chrono::milliseconds seconds(double min, double max);
 
   // Print `problem` and the usage to standard error and exit with status 2.
   [[noreturn]] void fail(const std::string& problem) const;

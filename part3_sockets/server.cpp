@@ -41,6 +41,12 @@ bridge takes module:callable). Without APP the built-in hello app answers /hello
   --port PORT   TCP port to listen on (default 8888; 0 lets the kernel choose one)
   --print-requests
                 print each request to the log as it arrived, byte for byte
+  --first-byte-timeout SECONDS
+                close a connection that sends nothing for this long (default 2)
+  --request-timeout SECONDS
+                answer 408 to a request that is not whole after this long (default 10)
+  --write-timeout SECONDS
+                give up on a client that has not taken its answer after this long (default 10)
   --backlog N   connections the kernel may queue while the server is busy (default 128)
   --delay SECONDS
                 pause after answering each request, before closing the connection: while
@@ -52,6 +58,7 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 8888;
   bool print_requests = false;
+  Timeouts timeouts;  // common/connection.hpp
   int backlog = kRequestQueueSize;
   double delay = 0;          // seconds
   std::string app;           // empty: the built-in hello app
@@ -68,6 +75,12 @@ Options parse_options(int argc, char** argv) {
       options.port = static_cast<int>(args.integer(0, 65535));
     } else if (args.is("--print-requests")) {
       options.print_requests = true;
+    } else if (args.is("--first-byte-timeout")) {
+      options.timeouts.first_byte = args.seconds(0.001, 3600);
+    } else if (args.is("--request-timeout")) {
+      options.timeouts.request = args.seconds(0.001, 3600);
+    } else if (args.is("--write-timeout")) {
+      options.timeouts.write = args.seconds(0.001, 3600);
     } else if (args.is("--backlog")) {
       options.backlog = static_cast<int>(args.integer(1, 65535));
     } else if (args.is("--delay")) {
@@ -163,7 +176,7 @@ void handle_connection(int fd, const SocketAddress& server, const SocketAddress&
   // when the request is complete.
   RequestParser parser;
   std::string raw;  // with --print-requests: the bytes as they came
-  ReadResult got = read_request(fd, parser, options.print_requests ? &raw : nullptr);
+  ReadResult got = read_request(fd, parser, options.timeouts, options.print_requests ? &raw : nullptr);
   if (!raw.empty()) log_line("%s sent:\n%s", client.to_string().c_str(), show_bytes(raw).c_str());
   if (got.status == ReadStatus::Gone) {  // nothing to answer, such as a browser's unused preconnection
     log_line("%s %s", client.to_string().c_str(), got.detail.c_str());
@@ -182,12 +195,12 @@ void handle_connection(int fd, const SocketAddress& server, const SocketAddress&
   }
   // Step 7: send it.
   bool include_body = request.method != "HEAD";  // HEAD: the same headers, no body
-  if (!send_response(fd, response, include_body)) {
+  if (!send_response(fd, response, options.timeouts, include_body)) {
     int error = errno;  // read before any other call can change it
     log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(error));
   }
   log_request(client.to_string(), request, response.status, include_body ? response.body.size() : 0);
-  if (got.status == ReadStatus::Bad || parser.excess_bytes() > 0) drain_before_close(fd);
+  if (got.status == ReadStatus::Bad || parser.excess_bytes() > 0) drain_before_close(fd, options.timeouts);
 }
 
 // ---- main ------------------------------------------------------------------------------------

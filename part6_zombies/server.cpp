@@ -37,8 +37,6 @@
 // How many connections the kernel may hold for us while we are busy (REQUEST_QUEUE_SIZE): the
 // default of --backlog.
 constexpr int kRequestQueueSize = 128;
-// At a stop, how long the children still answering are given to finish before they are killed.
-constexpr std::chrono::seconds kShutdownGrace{5};
 
 constexpr std::string_view kUsage = R"(usage: server [OPTIONS] [APP [ARGUMENT]]
 
@@ -51,10 +49,19 @@ app, /fds shows the server's file descriptors.
   --port PORT   TCP port to listen on (default 8888; 0 lets the kernel choose one)
   --print-requests
                 print each request to the log as it arrived, byte for byte
+  --first-byte-timeout SECONDS
+                close a connection that sends nothing for this long (default 2)
+  --request-timeout SECONDS
+                answer 408 to a request that is not whole after this long (default 10)
+  --write-timeout SECONDS
+                give up on a client that has not taken its answer after this long (default 10)
   --backlog N   connections the kernel may queue while the server is busy (default 128)
   --delay SECONDS
                 pause after answering each request, before closing the connection: each
                 child pauses on its own, so other clients are served meanwhile
+  --shutdown-grace SECONDS
+                at a stop, how long the children still answering may take to finish
+                before they are killed (default 5)
   --help        show this help
 
 Demonstrations of the bugs this stage is about (off by default):
@@ -76,10 +83,12 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 8888;
   bool print_requests = false;
+  Timeouts timeouts;  // common/connection.hpp
   int backlog = kRequestQueueSize;
   double delay = 0;          // seconds
   std::string app;           // empty: the built-in hello app
   std::string app_argument;  // for the app's init()
+  std::chrono::milliseconds shutdown_grace{5000};
 
   bool parent_keeps_client = false;  // the demonstrations
   bool child_keeps_listener = false;
@@ -98,10 +107,18 @@ Options parse_options(int argc, char** argv) {
       options.port = static_cast<int>(args.integer(0, 65535));
     } else if (args.is("--print-requests")) {
       options.print_requests = true;
+    } else if (args.is("--first-byte-timeout")) {
+      options.timeouts.first_byte = args.seconds(0.001, 3600);
+    } else if (args.is("--request-timeout")) {
+      options.timeouts.request = args.seconds(0.001, 3600);
+    } else if (args.is("--write-timeout")) {
+      options.timeouts.write = args.seconds(0.001, 3600);
     } else if (args.is("--backlog")) {
       options.backlog = static_cast<int>(args.integer(1, 65535));
     } else if (args.is("--delay")) {
       options.delay = args.number(0, 3600);
+    } else if (args.is("--shutdown-grace")) {
+      options.shutdown_grace = args.seconds(0, 3600);
     } else if (args.is("--parent-keeps-client")) {
       options.parent_keeps_client = true;
     } else if (args.is("--child-keeps-listener")) {
@@ -281,9 +298,9 @@ std::vector<pid_t> child_processes() {
   return children;
 }
 
-// At a stop: ask every child to stop (SIGTERM), give those still answering kShutdownGrace, kill
+// At a stop: ask every child to stop (SIGTERM), give those still answering `grace` to finish, kill
 // the rest, and reap them all, so that none outlives the server as an orphan or a zombie.
-void stop_children() {
+void stop_children(std::chrono::milliseconds grace) {
   // From here on the main program reaps: block SIGCHLD, so that the handler cannot take a child
   // from under the waitpid() calls below. Children not yet reaped are still ours: their PIDs
   // cannot have been given to anyone else. (Without /proc the list is empty, and the server waits
@@ -293,7 +310,7 @@ void stop_children() {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   for (pid_t pid : child_processes()) kill(pid, SIGTERM);
-  auto give_up = std::chrono::steady_clock::now() + kShutdownGrace;
+  auto give_up = std::chrono::steady_clock::now() + grace;
   while (std::chrono::steady_clock::now() < give_up) {
     pid_t pid = waitpid(-1, nullptr, WNOHANG);
     if (pid < 0) return;  // ECHILD: no children left
@@ -344,7 +361,7 @@ void handle_connection(int fd, const SocketAddress& server, const SocketAddress&
   // when the request is complete.
   RequestParser parser;
   std::string raw;  // with --print-requests: the bytes as they came
-  ReadResult got = read_request(fd, parser, options.print_requests ? &raw : nullptr);
+  ReadResult got = read_request(fd, parser, options.timeouts, options.print_requests ? &raw : nullptr);
   hold_stop_signals(true);  // a request is in: a stop now waits for its answer (a clean stop)
   if (!raw.empty()) log_line("%s sent:\n%s", client.to_string().c_str(), show_bytes(raw).c_str());
   if (got.status == ReadStatus::Gone) {  // nothing to answer, such as a browser's unused preconnection
@@ -369,12 +386,12 @@ void handle_connection(int fd, const SocketAddress& server, const SocketAddress&
   // Step 7: send it.
   response.close_delimited = options.no_content_length;  // the demonstration: no length given
   bool include_body = request.method != "HEAD";          // HEAD: the same headers, no body
-  if (!send_response(fd, response, include_body)) {
+  if (!send_response(fd, response, options.timeouts, include_body)) {
     int error = errno;  // read before any other call can change it
     log_line("%s could not be sent the answer: %s", client.to_string().c_str(), std::strerror(error));
   }
   log_request(client.to_string(), request, response.status, include_body ? response.body.size() : 0);
-  if (got.status == ReadStatus::Bad || parser.excess_bytes() > 0) drain_before_close(fd);
+  if (got.status == ReadStatus::Bad || parser.excess_bytes() > 0) drain_before_close(fd, options.timeouts);
 }
 
 // ---- main ------------------------------------------------------------------------------------
@@ -428,8 +445,9 @@ int main(int argc, char** argv) {
     if (pid != 0) hold_stop_signals(false);
     if (pid < 0) {  // no child (too many processes, say): answer ourselves, and go on
       log_line("fork: %s", std::strerror(errno));
-      send_response(client.get(), error_response(503, "the server cannot start a process now"));
-      drain_before_close(client.get());
+      send_response(client.get(), error_response(503, "the server cannot start a process now"),
+                    options.timeouts);
+      drain_before_close(client.get(), options.timeouts);
       client.reset();
       continue;
     }
@@ -455,7 +473,7 @@ int main(int argc, char** argv) {
     }
     client.reset();
   }
-  stop_children();
+  stop_children(options.shutdown_grace);
   log_line("Shutting down (children reaped: %d)", static_cast<int>(g_reaped));
   return 0;
 }

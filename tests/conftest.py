@@ -54,6 +54,33 @@ def stages_from(first, last=6):
     return [s for s in ALL_STAGES if first <= s.number <= last]
 
 
+def pytest_addoption(parser):
+    parser.addoption("--stage", type=int, choices=range(1, 7), metavar="N",
+                     help="run only the tests of stage N (make test-partN)")
+
+
+def stages_of(item):
+    """The stages a collected test runs against: its `stage` parameter, or its stages marker."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "stage" in callspec.params:
+        return [callspec.params["stage"]]
+    marker = item.get_closest_marker("stages")
+    if marker is None:
+        return []
+    first = marker.kwargs.get("first", marker.args[0] if marker.args else 1)
+    names = marker.kwargs.get("names")
+    return [s for s in stages_from(first, marker.kwargs.get("last", 6)) if names is None or s.name in names]
+
+
+def pytest_collection_modifyitems(config, items):
+    wanted = config.getoption("--stage")
+    if wanted is None:
+        return
+    keep = [item for item in items if any(s.number == wanted for s in stages_of(item))]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "stages(first, last=6, names=None): the stages a test applies to "
                                        "(names: only those of these names)")
@@ -61,8 +88,15 @@ def pytest_configure(config):
     become_subreaper()
 
 
-# Rows of the zombie table, filled by test_zombies.py and printed when the suite ends.
+# Rows of the zombie table, printed when the suite ends. test_zombies.py records them as the
+# "zombie_row" property of its report, which reaches this process whether or not the tests ran in
+# workers of their own (pytest-xdist).
 ZOMBIE_TABLE = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        ZOMBIE_TABLE.extend(value for name, value in report.user_properties if name == "zombie_row")
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -227,31 +261,30 @@ def stop_server(server):
 def reap_adopted(wait_for_live):
     """Reap the processes re-parented to us (pytest is a subreaper, see pytest_configure), other
     than the servers still running. Live ones get `wait_for_live` seconds to end, then SIGKILL.
-    Returns ({pid: state} of what was found, [pids that were still alive at first])."""
+    Returns ({pid: state} of what was found, [pids still alive when the time was up])."""
     deadline = time.monotonic() + wait_for_live
-    found, live_at_first = {}, None
+    found = {}
     while True:
         running = {process.pid for process in _RUNNING}
         adopted = {pid: state for pid, state in children_of(os.getpid()).items() if pid not in running}
         found.update(adopted)
         live = [pid for pid, state in adopted.items() if state != "Z"]
-        live_at_first = live if live_at_first is None else live_at_first
         for pid, state in adopted.items():
             if state == "Z":
                 os.waitpid(pid, 0)
         if not live:
-            return found, live_at_first
+            return found, []
         if time.monotonic() > deadline:
             for pid in live:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
-            return found, live_at_first
+            return found, live
         time.sleep(0.05)
 
 
 def reap_orphans(stage):
     """Children a stopped server left behind were re-parented to us: reap them and report. Part 5's
-    children may still be finishing their work: they get 10 s."""
+    children may still be finishing their work when SIGTERM ends their parent: they get 10 s."""
     orphans, live = reap_adopted(10 if stage.leaves_zombies else 0)
     if orphans and not stage.leaves_zombies:
         return [f"left {len(orphans)} child process(es) behind: {sorted(orphans)}"]

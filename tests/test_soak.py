@@ -1,9 +1,11 @@
 """A bounded soak of the final server: many requests from the load client at 64 connections at a
 time, then no failed request, no zombie, and descriptors and memory where they were.
 
-`make test` runs a short soak (SOAK_REQUESTS, 2,000 by default); `make soak` runs 20,000."""
+`make test` runs a short soak (SOAK_REQUESTS, 1,000 by default); `make soak` runs 20,000."""
 
 import os
+
+import pytest
 
 from conftest import ALL_STAGES, children_of, fd_count, request, wait_until
 from test_sockets import run_client
@@ -16,8 +18,9 @@ def rss_kib(pid):
         return int(next(line for line in f if line.startswith("VmRSS:")).split()[1])
 
 
+@pytest.mark.stages(names=("part6",))
 def test_soak_the_final_server(servers):
-    total = int(os.environ.get("SOAK_REQUESTS", "2000"))
+    total = int(os.environ.get("SOAK_REQUESTS", "1000"))
     per_client = max(1, total // CONCURRENCY)
     server = servers(next(s for s in ALL_STAGES if s.name == "part6"))
     # Warm up, so that the baseline includes whatever the first requests allocate for good.

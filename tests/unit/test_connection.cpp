@@ -43,7 +43,7 @@ TEST_CASE("read_request assembles a request that arrives in pieces") {
     }
   });
   RequestParser parser;
-  ReadResult got = read_request(pair.server.get(), parser);
+  ReadResult got = read_request(pair.server.get(), parser, Timeouts{});
   writer.join();
   CHECK(got.status == ReadStatus::Complete);
   CHECK(parser.request().path == "/hello");
@@ -54,7 +54,7 @@ TEST_CASE("read_request reports a malformed request with the status to answer") 
   std::string bad = "GET / HTTP/1.1\r\nHost : h\r\n\r\n";
   REQUIRE(write(pair.client.get(), bad.data(), bad.size()) == static_cast<ssize_t>(bad.size()));
   RequestParser parser;
-  ReadResult got = read_request(pair.server.get(), parser);
+  ReadResult got = read_request(pair.server.get(), parser, Timeouts{});
   CHECK(got.status == ReadStatus::Bad);
   CHECK(got.http_status == 400);
 }
@@ -63,13 +63,13 @@ TEST_CASE("a client that closes without a byte is Gone; one that stops mid-reque
   SocketPair silent;
   silent.client.reset();
   RequestParser parser;
-  CHECK(read_request(silent.server.get(), parser).status == ReadStatus::Gone);
+  CHECK(read_request(silent.server.get(), parser, Timeouts{}).status == ReadStatus::Gone);
 
   SocketPair partial;
   REQUIRE(write(partial.client.get(), "GET / HT", 8) == 8);
   partial.client.reset();
   RequestParser parser2;
-  ReadResult got = read_request(partial.server.get(), parser2);
+  ReadResult got = read_request(partial.server.get(), parser2, Timeouts{});
   CHECK(got.status == ReadStatus::Bad);
   CHECK(got.http_status == 400);
 }
@@ -85,7 +85,7 @@ TEST_CASE("Expect: 100-continue is answered with an interim response before the 
     (void)!write(pair.client.get(), "body", 4);
   });
   RequestParser parser;
-  ReadResult got = read_request(pair.server.get(), parser);
+  ReadResult got = read_request(pair.server.get(), parser, Timeouts{});
   client.join();
   CHECK(got.status == ReadStatus::Complete);
   CHECK(parser.request().body == "body");
@@ -99,7 +99,7 @@ TEST_CASE("write_all sends everything even when the socket takes it in small pie
   for (std::size_t i = 0; i < big.size(); i += 997) big[i] = static_cast<char>('a' + i % 26);
   std::string received;
   std::thread reader([&] { received = read_all(pair.client.get()); });
-  CHECK(write_all(pair.server.get(), big));
+  CHECK(write_all(pair.server.get(), big, Timeouts{}.write));
   pair.server.reset();
   reader.join();
   CHECK(received == big);
@@ -111,7 +111,7 @@ TEST_CASE("write_all to a peer that is gone fails with EPIPE instead of raising 
   // With SIGPIPE at its default action this process would die here if MSG_NOSIGNAL were missing.
   std::signal(SIGPIPE, SIG_DFL);
   errno = 0;
-  CHECK_FALSE(write_all(pair.server.get(), "anything"));
+  CHECK_FALSE(write_all(pair.server.get(), "anything", Timeouts{}.write));
   CHECK(errno == EPIPE);
 }
 
@@ -119,4 +119,35 @@ TEST_CASE("error_response is a plain-text line naming the status and the reason"
   Response response = error_response(404, "/nowhere");
   CHECK(response.status == 404);
   CHECK(response.body == "404 Not Found: /nowhere\n");
+}
+
+TEST_CASE("the timeouts: silence closes quietly, an unfinished request is 408, both from the start") {
+  Timeouts quick;
+  quick.first_byte = std::chrono::milliseconds(100);
+  quick.request = std::chrono::milliseconds(300);
+
+  SocketPair silent;  // connected, and never a byte
+  RequestParser parser;
+  auto started = std::chrono::steady_clock::now();
+  ReadResult got = read_request(silent.server.get(), parser, quick);
+  CHECK(got.status == ReadStatus::Gone);
+  CHECK(std::chrono::steady_clock::now() - started >= quick.first_byte);
+
+  SocketPair slow;  // a byte now and then: the request timeout counts from the start, not the last byte
+  std::thread writer([&] {
+    for (char c : std::string("GET / HTTP/1.1\r\n")) {
+      if (send(slow.client.get(), &c, 1, MSG_NOSIGNAL) != 1) return;  // EPIPE once the server is gone
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  RequestParser parser2;
+  started = std::chrono::steady_clock::now();
+  got = read_request(slow.server.get(), parser2, quick);
+  auto took = std::chrono::steady_clock::now() - started;
+  slow.server.reset();  // the writer's next write fails, and it stops
+  writer.join();
+  CHECK(got.status == ReadStatus::Bad);
+  CHECK(got.http_status == 408);
+  CHECK(took >= quick.request);
+  CHECK(took < std::chrono::milliseconds(700));  // 16 bytes at 50 ms would take 800 ms
 }
