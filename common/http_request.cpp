@@ -3,16 +3,33 @@
 #include "common/http_request.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
-namespace {
+namespace ascii {
 
-// tchar (RFC 9110 5.6.2): the characters of a token, such as a method or a header name.
+bool is_digit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alpha(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_hexdig(unsigned char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// The characters of a token, such as a method or a header name.
 bool is_tchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  if (is_digit(c) || is_alpha(c)) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
+
+unsigned char to_lower(unsigned char c) {
+  return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+}  // namespace ascii
+
+namespace {
 
 // A byte that may never appear in a header line: control characters other than HTAB. CR is
 // allowed here only because it may end the line; bare CR is caught when the line is complete.
@@ -44,7 +61,7 @@ std::vector<std::string_view> split_list(std::string_view value) {
 }
 
 bool is_digits(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return ascii::is_digit(c); });
 }
 
 // 1*DIGIT, refusing signs, spaces and values that do not fit in 64 bits.
@@ -61,10 +78,10 @@ bool is_reg_name(std::string_view name) {
   constexpr std::string_view kAllowed = "-._~!$&'()*+,;=";
   for (std::size_t i = 0; i < name.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(name[i]);
-    if (c == '%' && i + 2 < name.size() && std::isxdigit(static_cast<unsigned char>(name[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(name[i + 2]))) {
+    if (c == '%' && i + 2 < name.size() && ascii::is_hexdig(name[i + 1]) && ascii::is_hexdig(name[i + 2])) {
       i += 2;
-    } else if (!std::isalnum(c) && kAllowed.find(name[i]) == std::string_view::npos) {
+    } else if (!ascii::is_alpha(c) && !ascii::is_digit(c) &&
+               kAllowed.find(name[i]) == std::string_view::npos) {
       return false;
     }
   }
@@ -74,9 +91,8 @@ bool is_reg_name(std::string_view name) {
 // An IPv6 address in brackets (IP-literal, RFC 3986 3.2.2): hex digits, ':' and '.' inside.
 bool is_ipv6_literal(std::string_view s) {
   return s.size() > 2 && s.front() == '[' && s.back() == ']' &&
-         std::all_of(s.begin() + 1, s.end() - 1, [](char c) {
-           return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
-         });
+         std::all_of(s.begin() + 1, s.end() - 1,
+                     [](unsigned char c) { return ascii::is_hexdig(c) || c == ':' || c == '.'; });
 }
 
 // uri-host [ ":" port ] (RFC 9110 7.2): a name, an IPv4 address or a bracketed IPv6 address, not
@@ -99,12 +115,13 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
 }  // namespace
 
 bool is_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_tchar(c); });
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return ascii::is_tchar(c); });
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+           return ascii::to_lower(x) == ascii::to_lower(y);
          });
 }
 
@@ -245,9 +262,8 @@ void RequestParser::on_request_line(std::string_view line) {
 
   if (!is_token(method)) return fail(400, "method is not a token");
   // 2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT; any 1.x is answered as 1.1.
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !digit(version[5]) || version[6] != '.' ||
-      !digit(version[7])) {
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !ascii::is_digit(version[5]) ||
+      version[6] != '.' || !ascii::is_digit(version[7])) {
     return fail(400, "malformed HTTP version");
   }
   if (version[5] != '1') return fail(505, "only HTTP/1.x is spoken here");
@@ -354,7 +370,7 @@ void RequestParser::on_header_section_end() {
 // chunk-size [ chunk-ext ] (7.1); extensions are allowed and ignored.
 void RequestParser::on_chunk_size_line(std::string_view line) {
   std::size_t digits = 0;
-  while (digits < line.size() && std::isxdigit(static_cast<unsigned char>(line[digits]))) ++digits;
+  while (digits < line.size() && ascii::is_hexdig(line[digits])) ++digits;
   std::uint64_t size = 0;
   auto [end, ec] = std::from_chars(line.data(), line.data() + digits, size, 16);
   if (digits == 0 || ec != std::errc()) return fail(400, "malformed or overflowing chunk-size");

@@ -39,6 +39,17 @@ struct Request {
   std::optional<std::string> header(std::string_view name) const;
 };
 
+// The character classes of the grammar (RFC 5234 B.1, RFC 9110 5.6), on bytes and ASCII only.
+// Not <cctype>: its answers follow the C locale, which a gateway app loaded into the server may
+// change with setlocale(), and in a Latin-1 locale isalpha(0xE9) is true.
+namespace ascii {
+bool is_digit(unsigned char c);           // DIGIT: 0-9
+bool is_alpha(unsigned char c);           // ALPHA: A-Z a-z
+bool is_hexdig(unsigned char c);          // HEXDIG: 0-9 A-F a-f
+bool is_tchar(unsigned char c);           // tchar (RFC 9110 5.6.2): a character of a token
+unsigned char to_lower(unsigned char c);  // A-Z to a-z; every other byte unchanged
+}  // namespace ascii
+
 // Case-insensitive ASCII comparison, for header names and tokens.
 bool iequals(std::string_view a, std::string_view b);
 

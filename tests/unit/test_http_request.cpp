@@ -391,3 +391,27 @@ TEST_CASE("iequals compares ASCII without case") {
   CHECK(iequals("Content-Length", "content-LENGTH"));
   CHECK_FALSE(iequals("Content-Length", "Content-Lengt"));
 }
+
+TEST_CASE("the character classes are ASCII and match the RFC grammar for all 256 byte values") {
+  // Each class spelled out as RFC 5234 B.1 and RFC 9110 5.6.2 list it, independently of the parser.
+  const std::string digit = "0123456789";
+  const std::string upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const std::string lower = "abcdefghijklmnopqrstuvwxyz";
+  const std::string tchar_symbols = "!#$%&'*+-.^_`|~";
+  auto in = [](const std::string& set, int byte) {
+    return set.find(static_cast<char>(byte)) != std::string::npos;
+  };
+  for (int byte = 0; byte < 256; ++byte) {
+    CAPTURE(byte);
+    auto c = static_cast<unsigned char>(byte);
+    bool is_digit = in(digit, byte);
+    bool is_alpha = in(upper, byte) || in(lower, byte);
+    CHECK(ascii::is_digit(c) == is_digit);
+    CHECK(ascii::is_alpha(c) == is_alpha);
+    CHECK(ascii::is_hexdig(c) == (is_digit || in("ABCDEFabcdef", byte)));  // literals are case-insensitive
+    CHECK(ascii::is_tchar(c) == (is_digit || is_alpha || in(tchar_symbols, byte)));
+    CHECK(ascii::to_lower(c) == (in(upper, byte) ? static_cast<unsigned char>(lower[upper.find(c)]) : c));
+  }
+  CHECK(iequals("HOST", "host"));
+  CHECK_FALSE(iequals("\xc9", "\xe9"));  // É and é in Latin-1: not ASCII, so never folded
+}
