@@ -186,8 +186,9 @@ ParseState RequestParser::feed(std::string_view bytes) {
   return state_;
 }
 
-// Collect bytes up to the end of a line (LF, with an optional CR before it, 2.2) and hand the
-// line to the handler of the current phase. Returns how many bytes were used. `limit` bounds the
+// Collect bytes up to the end of a line (LF, with an optional CR before it, 2.2; which of the two
+// a line may use is line_end_allowed()'s to say) and hand the line to the handler of the current
+// phase. Returns how many bytes were used. `limit` bounds the
 // line (without its end); past it the request fails with `status`.
 std::size_t RequestParser::feed_line(std::string_view bytes, std::size_t limit, int status,
                                      const char* what) {
@@ -218,11 +219,13 @@ std::size_t RequestParser::feed_line(std::string_view bytes, std::size_t limit, 
   std::string line = std::move(line_);
   line_.clear();
   std::size_t consumed = line.size() + 1;  // with its LF
-  if (!line.empty() && line.back() == '\r') line.pop_back();
+  bool crlf = !line.empty() && line.back() == '\r';
+  if (crlf) line.pop_back();
   if (line.find('\r') != std::string::npos) {  // 2.2: a bare CR is invalid
     fail(400, std::string("bare CR in ") + what);
     return lf + 1;
   }
+  if (!line_end_allowed(crlf)) return lf + 1;
 
   switch (phase_) {
     case Phase::RequestLine: on_request_line(line); break;
@@ -242,6 +245,20 @@ std::size_t RequestParser::feed_line(std::string_view bytes, std::size_t limit, 
     default: break;
   }
   return lf + 1;
+}
+
+// Whether a line may end as this one did (CRLF, or a bare LF). 2.2 lets a recipient take a bare LF
+// for a line end, which a request typed into nc needs. But a reader that does not (RFC 9110 5.5
+// lets it take the LF for a space) reads "X: a\nContent-Length: 5\r\n" as one field, X, where we
+// read two: so the first line end of the head sets its style, and a line ending the other way
+// is refused.
+bool RequestParser::line_end_allowed(bool crlf) {
+  if (phase_ != Phase::RequestLine && phase_ != Phase::Headers) return true;
+  LineEnd end = crlf ? LineEnd::CRLF : LineEnd::LF;
+  if (head_line_end_ == LineEnd::NotYetSeen) head_line_end_ = end;
+  if (end == head_line_end_) return true;
+  fail(400, "a head mixing CRLF and bare LF line ends");
+  return false;
 }
 
 // request-line = method SP request-target SP HTTP-version (3).

@@ -79,8 +79,10 @@ class RequestParser {
 
  private:
   enum class Phase { RequestLine, Headers, Body, ChunkSize, ChunkData, ChunkDataEnd, Trailers, Done };
+  enum class LineEnd { NotYetSeen, CRLF, LF };
 
   std::size_t feed_line(std::string_view bytes, std::size_t limit, int status, const char* what);
+  bool line_end_allowed(bool crlf);
   void on_request_line(std::string_view line);
   void on_header_line(std::string_view line);
   void on_header_section_end();
@@ -91,6 +93,7 @@ class RequestParser {
   void finish();
 
   Phase phase_ = Phase::RequestLine;
+  LineEnd head_line_end_ = LineEnd::NotYetSeen;  // as the head's first line ended; the rest must too
   ParseState state_ = ParseState::NeedMore;
   Request request_;
   std::string line_;              // the line being assembled, without its end

@@ -26,6 +26,32 @@ std::string with_headers(const std::string& headers, const std::string& body = "
   return "POST /submit HTTP/1.1\r\nHost: example.com\r\n" + headers + "\r\n" + body;
 }
 
+// The verdict on a request: 200 when complete, 0 while more is needed, else the error status.
+int verdict(const RequestParser& parser) {
+  switch (parser.state()) {
+    case ParseState::Complete: return 200;
+    case ParseState::NeedMore: return 0;
+    default: return parser.error_status();
+  }
+}
+
+// The verdict on `text`, checked to be the same when it is cut in two at every byte and when it
+// is fed byte by byte: how the reads were cut must not matter.
+int verdict_at_every_cut(const std::string& text) {
+  int whole = verdict(parse(text));
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    CAPTURE(cut);
+    RequestParser parser;
+    parser.feed(text.substr(0, cut));
+    parser.feed(text.substr(cut));
+    CHECK(verdict(parser) == whole);
+  }
+  RequestParser by_byte;
+  for (char c : text) by_byte.feed(std::string(1, c));
+  CHECK(verdict(by_byte) == whole);
+  return whole;
+}
+
 }  // namespace
 
 TEST_CASE("a simple GET is parsed into method, target, path, query, version and headers") {
@@ -131,10 +157,31 @@ TEST_CASE("empty lines before the request line are ignored (2.2)") {
   CHECK(parser.request().method == "GET");
 }
 
-TEST_CASE("a bare LF ends a line, as RFC 9112 2.2 allows") {
-  RequestParser parser = parse("GET /hello HTTP/1.1\nHost: h\n\n");
+TEST_CASE("a bare LF ends a line, as RFC 9112 2.2 allows, when every line of the head ends so") {
+  RequestParser parser = parse("GET /hello HTTP/1.1\nHost: h\nAccept: a\n\n");
   REQUIRE(parser.state() == ParseState::Complete);
   CHECK(parser.request().header("Host") == "h");
+  CHECK(parser.request().header("Accept") == "a");
+  CHECK(verdict_at_every_cut("GET /hello HTTP/1.1\nHost: h\nAccept: a\n\n") == 200);
+  CHECK(verdict_at_every_cut("\nGET / HTTP/1.1\nHost: h\n\n") == 200);  // an empty line first, LF too
+}
+
+TEST_CASE("a head mixing CRLF and bare LF is 400: its first line end sets the style (2.2)") {
+  // A reader that takes a bare LF for a space (RFC 9110 5.5) sees one field "Dummy" here, we two.
+  CHECK(verdict_at_every_cut("POST / HTTP/1.1\r\nHost: h\r\nDummy: x\nContent-Length: 2\r\n\r\nhi") == 400);
+  CHECK(verdict_at_every_cut(
+            "POST / HTTP/1.1\r\nHost: h\r\nx:x\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == 400);
+  CHECK(verdict_at_every_cut("GET / HTTP/1.1\nHost: h\r\n\n") == 400);    // LF head, one CRLF field
+  CHECK(verdict_at_every_cut("GET / HTTP/1.1\r\nHost: h\r\n\n") == 400);  // CRLF head, LF blank line
+  CHECK(verdict_at_every_cut("GET / HTTP/1.1\nHost: h\n\r\n") == 400);    // LF head, CRLF blank line
+  CHECK(verdict_at_every_cut("\r\nGET / HTTP/1.1\nHost: h\n\n") == 400);  // the empty line first sets CRLF
+  CHECK(verdict_at_every_cut("GET / HTTP/1.1\r\nHost: h\n\r\n") == 400);  // not "LF, then a CRLF blank line"
+}
+
+TEST_CASE("a mixed head is refused at the line that breaks the style, before the head is complete") {
+  RequestParser parser;
+  CHECK(parser.feed("GET / HTTP/1.1\r\nHost: h\n") == ParseState::Malformed);
+  CHECK(parser.error_status() == 400);
 }
 
 TEST_CASE("HTTP/1.0 without Host is accepted; HTTP/1.x is read as 1.1, Host rule included") {
