@@ -251,9 +251,13 @@ std::size_t RequestParser::feed_line(std::string_view bytes, std::size_t limit, 
 // for a line end, which a request typed into nc needs. But a reader that does not (RFC 9110 5.5
 // lets it take the LF for a space) reads "X: a\nContent-Length: 5\r\n" as one field, X, where we
 // read two: so the first line end of the head sets its style, and a line ending the other way
-// is refused.
+// is refused. The leniency is for the start line and fields (2.2); the chunked framing, trailer
+// section included, is CRLF (7.1).
 bool RequestParser::line_end_allowed(bool crlf) {
-  if (phase_ != Phase::RequestLine && phase_ != Phase::Headers) return true;
+  if (phase_ != Phase::RequestLine && phase_ != Phase::Headers) {
+    if (!crlf) fail(400, "bare LF in chunked framing, which ends every line with CRLF");
+    return crlf;
+  }
   LineEnd end = crlf ? LineEnd::CRLF : LineEnd::LF;
   if (head_line_end_ == LineEnd::NotYetSeen) head_line_end_ = end;
   if (end == head_line_end_) return true;

@@ -144,6 +144,24 @@ TEST_CASE("a chunked request split at every byte boundary parses the same") {
   }
 }
 
+TEST_CASE("chunked framing ends every line with CRLF: a bare LF anywhere in it is 400 (7.1)") {
+  auto chunked = [](const std::string& body) { return with_headers("Transfer-Encoding: chunked\r\n", body); };
+  CHECK(verdict_at_every_cut(chunked("5\r\nhello\r\n0\r\nX-T: t\r\n\r\n")) == 200);
+  CHECK(verdict_at_every_cut(chunked("5\nhello\r\n0\r\n\r\n")) == 400);            // after the chunk size
+  CHECK(verdict_at_every_cut(chunked("5;a=b\nhello\r\n0\r\n\r\n")) == 400);        // after an extension
+  CHECK(verdict_at_every_cut(chunked("5\r\nhello\n0\r\n\r\n")) == 400);            // after the chunk data
+  CHECK(verdict_at_every_cut(chunked("5\r\nhello\r\n0\n\r\n")) == 400);            // after the last chunk
+  CHECK(verdict_at_every_cut(chunked("5\r\nhello\r\n0\r\nX-T: t\n\r\n")) == 400);  // a trailer field
+  CHECK(verdict_at_every_cut(chunked("5\r\nhello\r\n0\r\n\n")) == 400);            // the final blank line
+  CHECK(verdict_at_every_cut(chunked("1\nA\n0\n\n")) == 400);
+}
+
+TEST_CASE("a head of bare LF line ends is followed by chunked framing in CRLF (2.2, 7.1)") {
+  std::string head = "POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n";
+  CHECK(verdict_at_every_cut(head + "5\r\nhello\r\n0\r\n\r\n") == 200);
+  CHECK(verdict_at_every_cut(head + "5\nhello\n0\n\n") == 400);
+}
+
 TEST_CASE("hex chunk sizes in either case") {
   RequestParser parser =
       parse(with_headers("Transfer-Encoding: chunked\r\n", "A\r\n0123456789\r\n0\r\n\r\n"));
