@@ -23,6 +23,15 @@ bool is_tchar(unsigned char c) {
   return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
+bool is_vchar(unsigned char c) {
+  return c >= 0x21 && c <= 0x7e;
+}
+
+// HTAB, SP, and the visible characters but '"' and '\\', or obs-text (0x80-0xFF).
+bool is_qdtext(unsigned char c) {
+  return c == '\t' || c == ' ' || (is_vchar(c) && c != '"' && c != '\\') || c >= 0x80;
+}
+
 unsigned char to_lower(unsigned char c) {
   return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
@@ -46,6 +55,58 @@ std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
+}
+
+std::string_view skip_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+// The length of the token at the start of `s`, 0 if there is none.
+std::size_t token_length(std::string_view s) {
+  std::size_t n = 0;
+  while (n < s.size() && ascii::is_tchar(s[n])) ++n;
+  return n;
+}
+
+// The length of the quoted-string (RFC 9110 5.6.4) at the start of `s`, quotes included, or 0 if
+// there is none or it does not end. Inside, a backslash escapes one HTAB, SP, VCHAR or obs-text.
+std::size_t quoted_string_length(std::string_view s) {
+  if (!s.starts_with('"')) return 0;
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    unsigned char c = s[i];
+    if (c == '"') return i + 1;
+    if (c == '\\') {
+      if (i + 1 == s.size()) return 0;
+      unsigned char escaped = s[++i];
+      if (escaped != '\t' && escaped != ' ' && !ascii::is_vchar(escaped) && escaped < 0x80) return 0;
+    } else if (!ascii::is_qdtext(c)) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ) (7.1.1), where the
+// name is a token and the value a token or a quoted-string. BWS is optional whitespace, and there
+// is none anywhere else: not after the chunk-size alone, not at the end of the line.
+bool is_chunk_ext(std::string_view s) {
+  while (!s.empty()) {
+    s = skip_ows(s);
+    if (!s.starts_with(';')) return false;
+    s = skip_ows(s.substr(1));
+    std::size_t name = token_length(s);
+    if (name == 0) return false;
+    s.remove_prefix(name);
+    std::string_view after_name = skip_ows(s);
+    if (after_name.starts_with('=')) {
+      s = skip_ows(after_name.substr(1));
+      std::size_t value = s.starts_with('"') ? quoted_string_length(s) : token_length(s);
+      if (value == 0) return false;
+      s.remove_prefix(value);
+    }
+  }
+  return true;
 }
 
 // The comma-separated elements of a list-valued field (RFC 9110 5.6.1), empty ones dropped.
@@ -388,15 +449,17 @@ void RequestParser::on_header_section_end() {
   finish();  // 6.3: no Content-Length and no Transfer-Encoding: the body is empty
 }
 
-// chunk-size [ chunk-ext ] (7.1); extensions are allowed and ignored.
+// chunk-size [ chunk-ext ] (7.1); extensions are checked against their grammar, then ignored.
 void RequestParser::on_chunk_size_line(std::string_view line) {
   std::size_t digits = 0;
   while (digits < line.size() && ascii::is_hexdig(line[digits])) ++digits;
   std::uint64_t size = 0;
   auto [end, ec] = std::from_chars(line.data(), line.data() + digits, size, 16);
   if (digits == 0 || ec != std::errc()) return fail(400, "malformed or overflowing chunk-size");
-  std::string_view ext = trim_ows(line.substr(digits));
-  if (!ext.empty() && ext.front() != ';') return fail(400, "junk after chunk-size");
+  std::string_view ext = line.substr(digits);
+  if (!is_chunk_ext(ext)) {
+    return fail(400, skip_ows(ext).starts_with(';') ? "malformed chunk extension" : "junk after chunk-size");
+  }
 
   if (size == 0) {
     phase_ = Phase::Trailers;

@@ -47,6 +47,8 @@ bool is_digit(unsigned char c);           // DIGIT: 0-9
 bool is_alpha(unsigned char c);           // ALPHA: A-Z a-z
 bool is_hexdig(unsigned char c);          // HEXDIG: 0-9 A-F a-f
 bool is_tchar(unsigned char c);           // tchar (RFC 9110 5.6.2): a character of a token
+bool is_vchar(unsigned char c);           // VCHAR: the visible characters, 0x21-0x7E
+bool is_qdtext(unsigned char c);          // qdtext (RFC 9110 5.6.4): in quotes, unescaped
 unsigned char to_lower(unsigned char c);  // A-Z to a-z; every other byte unchanged
 }  // namespace ascii
 

@@ -156,6 +156,27 @@ TEST_CASE("chunked framing ends every line with CRLF: a bare LF anywhere in it i
   CHECK(verdict_at_every_cut(chunked("1\nA\n0\n\n")) == 400);
 }
 
+TEST_CASE(
+    "chunk extensions follow their grammar: BWS around ';' and '=', token names, token or quoted values") {
+  // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ) (7.1.1)
+  auto with_ext = [](const std::string& ext) {
+    return with_headers("Transfer-Encoding: chunked\r\n", "5" + ext + "\r\nhello\r\n0" + ext + "\r\n\r\n");
+  };
+  for (std::string good :
+       {";a", ";a=b", " ; a = b", "\t;\ta\t=\tb", ";a;b=c;d", ";a=\"q d\"", ";a=\"\"", ";a=\"\\\"\"",
+        ";a=\"x\\\ty\"", ";a=\"caf\xc3\xa9\"", ";a=\"\\\xc3\"", ";n!#$%&'*+-.^_`|~=v"}) {
+    CAPTURE(good);
+    CHECK(verdict_at_every_cut(with_ext(good)) == 200);
+  }
+  for (std::string bad :
+       {";",       "; ",        " ",          "\t",        ";a ",    ";a=b ",        ";=b",  ";a=",
+        ";a= ",    ";a=\"open", ";a=\"x\\\"", ";a=\"x\"y", ";a=b c", ";a=b;",        ";a(b", ";a=\"x\"\"y\"",
+        ";a=\"\\", ";a\"x\"",   ";a=b,c",     "g",         ";a=@",   ";a=\"\\\x7f\""}) {
+    CAPTURE(bad);
+    CHECK(verdict_at_every_cut(with_ext(bad)) == 400);
+  }
+}
+
 TEST_CASE("a head of bare LF line ends is followed by chunked framing in CRLF (2.2, 7.1)") {
   std::string head = "POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n";
   CHECK(verdict_at_every_cut(head + "5\r\nhello\r\n0\r\n\r\n") == 200);
@@ -475,6 +496,11 @@ TEST_CASE("the character classes are ASCII and match the RFC grammar for all 256
     CHECK(ascii::is_alpha(c) == is_alpha);
     CHECK(ascii::is_hexdig(c) == (is_digit || in("ABCDEFabcdef", byte)));  // literals are case-insensitive
     CHECK(ascii::is_tchar(c) == (is_digit || is_alpha || in(tchar_symbols, byte)));
+    CHECK(ascii::is_vchar(c) == (byte >= 0x21 && byte <= 0x7e));
+    // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text, where obs-text = %x80-FF
+    bool qdtext = byte == '\t' || byte == ' ' || byte == 0x21 || (byte >= 0x23 && byte <= 0x5b) ||
+                  (byte >= 0x5d && byte <= 0x7e) || byte >= 0x80;
+    CHECK(ascii::is_qdtext(c) == qdtext);
     CHECK(ascii::to_lower(c) == (in(upper, byte) ? static_cast<unsigned char>(lower[upper.find(c)]) : c));
   }
   CHECK(iequals("HOST", "host"));
