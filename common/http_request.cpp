@@ -109,16 +109,22 @@ bool is_chunk_ext(std::string_view s) {
   return true;
 }
 
-// The comma-separated elements of a list-valued field (RFC 9110 5.6.1), empty ones dropped.
-std::vector<std::string_view> split_list(std::string_view value) {
+// The comma-separated elements of a field value, whitespace trimmed, empty ones kept: at least one.
+std::vector<std::string_view> split_commas(std::string_view value) {
   std::vector<std::string_view> items;
   while (true) {
     std::size_t comma = value.find(',');
-    std::string_view item = trim_ows(value.substr(0, comma));
-    if (!item.empty()) items.push_back(item);
+    items.push_back(trim_ows(value.substr(0, comma)));
     if (comma == std::string_view::npos) return items;
     value.remove_prefix(comma + 1);
   }
+}
+
+// The elements of a list-valued field (RFC 9110 5.6.1), empty ones dropped as a recipient must.
+std::vector<std::string_view> split_list(std::string_view value) {
+  std::vector<std::string_view> items = split_commas(value);
+  std::erase_if(items, [](std::string_view item) { return item.empty(); });
+  return items;
 }
 
 bool is_digits(std::string_view s) {
@@ -430,15 +436,16 @@ void RequestParser::on_header_section_end() {
     return;
   }
   if (content_length) {
-    // 6.3: a list of identical values may be taken as one; anything else is an error.
+    // 6.3: a list of identical values may be taken as one; anything else is an error. Content-Length
+    // is not a list field (RFC 9110 8.6), so an empty element is no value at all: "5," and a second,
+    // empty Content-Length line are refused, where a reader that took the empty one would see 0.
     std::optional<std::uint64_t> length;
-    for (std::string_view item : split_list(*content_length)) {
+    for (std::string_view item : split_commas(*content_length)) {
       std::optional<std::uint64_t> value = parse_decimal(item);
       if (!value) return fail(400, "Content-Length is not a decimal number of at most 64 bits");
       if (length && *length != *value) return fail(400, "differing Content-Length values");
       length = value;
     }
-    if (!length) return fail(400, "empty Content-Length");
     if (*length > kMaxBodyBytes) return fail(413, "request body larger than the server accepts");
     remaining_ = *length;
     if (remaining_ > 0) {

@@ -355,6 +355,15 @@ TEST_CASE("repeated Content-Length: identical values are one, differing ones are
   CHECK(rejected_with(with_headers("Content-Length: 5, 6\r\n", "hello!")) == 400);
 }
 
+TEST_CASE("an empty element in Content-Length is no value: 400 (RFC 9110 8.6, 6.3)") {
+  CHECK(verdict_at_every_cut(with_headers("Content-Length: 5,\r\n", "hello")) == 400);
+  CHECK(verdict_at_every_cut(with_headers("Content-Length: ,5\r\n", "hello")) == 400);
+  CHECK(verdict_at_every_cut(with_headers("Content-Length: 5,,5\r\n", "hello")) == 400);
+  CHECK(verdict_at_every_cut(with_headers("Content-Length: 5\r\nContent-Length:\r\n", "hello")) == 400);
+  CHECK(verdict_at_every_cut(with_headers("Content-Length:\r\nContent-Length: 5\r\n", "hello")) == 400);
+  CHECK(verdict_at_every_cut(with_headers("Content-Length: 5 , 5\r\n", "hello")) == 200);
+}
+
 TEST_CASE("Content-Length with Transfer-Encoding is refused: the classic smuggling pair (6.1)") {
   CHECK(rejected_with(with_headers("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n")) ==
         400);
