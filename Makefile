@@ -147,6 +147,15 @@ black-box-test:
 deps:
 	@tests/install-deps
 
+# ---- the differential check: our parser against h11 (tests/test_differential.py) --------------
+# The driver parses many inputs in one process, without a server; the check runs with the
+# black-box tests, so they build it first.
+PARSE_REQUESTS := $(BUILD)/parse_requests
+$(PARSE_REQUESTS): $(BUILD)/tests/differential/parse_requests.o $(COMMON)
+	$(link)
+black-box-test: $(PARSE_REQUESTS)
+# ---- end of the differential check ------------------------------------------------------------
+
 # A longer soak of the final server than the one in `make test` (SOAK_REQUESTS=20000).
 soak: deps
 	$(MAKE) part6
