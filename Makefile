@@ -198,12 +198,22 @@ unit_tests_of = $(subst $(space),$(comma),$(strip $(foreach m,$(basename $(notdi
 comma := ,
 space := $(subst ,, )
 $(TEST_STAGES): test-part%: deps
-	$(MAKE) part$* $(if $(filter-out 1,$*),part2) $(if $(filter-out 1 2,$*),part3/client) $(UNIT_TESTS) $(TEST_APPS)
+	$(MAKE) part$* $(if $(filter-out 1,$*),part2) $(if $(filter-out 1 2,$*),part3/client) $(UNIT_TESTS) $(TEST_APPS) \
+	  $(PARSE_REQUESTS)
 	$(UNIT_TESTS) --source-file='$(call unit_tests_of,$*)'
 	$(PYTEST) tests --stage $*
 
 deps:
 	@tests/install-deps
+
+# ---- the differential check: our parser against h11 (tests/test_differential.py) --------------
+# The driver parses many inputs in one process, without a server: the parser is all it links. The
+# check runs with the black-box tests, so they build it first.
+PARSE_REQUESTS := $(BUILD)/parse_requests
+$(PARSE_REQUESTS): $(BUILD)/tests/differential/parse_requests.o $(BUILD)/common/http_request.o
+	$(link)
+black-box-test: $(PARSE_REQUESTS)
+# ---- end of the differential check ------------------------------------------------------------
 
 # A longer soak of the final server than the one in `make test` (SOAK_REQUESTS=20000).
 soak: deps

@@ -3,16 +3,42 @@
 #include "common/http_request.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
-namespace {
+namespace ascii {
 
-// tchar (RFC 9110 5.6.2): the characters of a token, such as a method or a header name.
+bool is_digit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alpha(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_hexdig(unsigned char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// The characters of a token, such as a method or a header name.
 bool is_tchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  if (is_digit(c) || is_alpha(c)) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
+
+bool is_vchar(unsigned char c) {
+  return c >= 0x21 && c <= 0x7e;
+}
+
+// HTAB, SP, and the visible characters but '"' and '\\', or obs-text (0x80-0xFF).
+bool is_qdtext(unsigned char c) {
+  return c == '\t' || c == ' ' || (is_vchar(c) && c != '"' && c != '\\') || c >= 0x80;
+}
+
+unsigned char to_lower(unsigned char c) {
+  return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+}  // namespace ascii
+
+namespace {
 
 // A byte that may never appear in a header line: control characters other than HTAB. CR is
 // allowed here only because it may end the line; bare CR is caught when the line is complete.
@@ -31,20 +57,78 @@ std::string_view trim_ows(std::string_view s) {
   return s;
 }
 
-// The comma-separated elements of a list-valued field (RFC 9110 5.6.1), empty ones dropped.
-std::vector<std::string_view> split_list(std::string_view value) {
+std::string_view skip_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+// The length of the token at the start of `s`, 0 if there is none.
+std::size_t token_length(std::string_view s) {
+  std::size_t n = 0;
+  while (n < s.size() && ascii::is_tchar(s[n])) ++n;
+  return n;
+}
+
+// The length of the quoted-string (RFC 9110 5.6.4) at the start of `s`, quotes included, or 0 if
+// there is none or it does not end. Inside, a backslash escapes one HTAB, SP, VCHAR or obs-text.
+std::size_t quoted_string_length(std::string_view s) {
+  if (!s.starts_with('"')) return 0;
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    unsigned char c = s[i];
+    if (c == '"') return i + 1;
+    if (c == '\\') {
+      if (i + 1 == s.size()) return 0;
+      unsigned char escaped = s[++i];
+      if (escaped != '\t' && escaped != ' ' && !ascii::is_vchar(escaped) && escaped < 0x80) return 0;
+    } else if (!ascii::is_qdtext(c)) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ) (7.1.1), where the
+// name is a token and the value a token or a quoted-string. BWS is optional whitespace, and there
+// is none anywhere else: not after the chunk-size alone, not at the end of the line.
+bool is_chunk_ext(std::string_view s) {
+  while (!s.empty()) {
+    s = skip_ows(s);
+    if (!s.starts_with(';')) return false;
+    s = skip_ows(s.substr(1));
+    std::size_t name = token_length(s);
+    if (name == 0) return false;
+    s.remove_prefix(name);
+    std::string_view after_name = skip_ows(s);
+    if (after_name.starts_with('=')) {
+      s = skip_ows(after_name.substr(1));
+      std::size_t value = s.starts_with('"') ? quoted_string_length(s) : token_length(s);
+      if (value == 0) return false;
+      s.remove_prefix(value);
+    }
+  }
+  return true;
+}
+
+// The comma-separated elements of a field value, whitespace trimmed, empty ones kept: at least one.
+std::vector<std::string_view> split_commas(std::string_view value) {
   std::vector<std::string_view> items;
   while (true) {
     std::size_t comma = value.find(',');
-    std::string_view item = trim_ows(value.substr(0, comma));
-    if (!item.empty()) items.push_back(item);
+    items.push_back(trim_ows(value.substr(0, comma)));
     if (comma == std::string_view::npos) return items;
     value.remove_prefix(comma + 1);
   }
 }
 
+// The elements of a list-valued field (RFC 9110 5.6.1), empty ones dropped as a recipient must.
+std::vector<std::string_view> split_list(std::string_view value) {
+  std::vector<std::string_view> items = split_commas(value);
+  std::erase_if(items, [](std::string_view item) { return item.empty(); });
+  return items;
+}
+
 bool is_digits(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return ascii::is_digit(c); });
 }
 
 // 1*DIGIT, refusing signs, spaces and values that do not fit in 64 bits.
@@ -61,10 +145,10 @@ bool is_reg_name(std::string_view name) {
   constexpr std::string_view kAllowed = "-._~!$&'()*+,;=";
   for (std::size_t i = 0; i < name.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(name[i]);
-    if (c == '%' && i + 2 < name.size() && std::isxdigit(static_cast<unsigned char>(name[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(name[i + 2]))) {
+    if (c == '%' && i + 2 < name.size() && ascii::is_hexdig(name[i + 1]) && ascii::is_hexdig(name[i + 2])) {
       i += 2;
-    } else if (!std::isalnum(c) && kAllowed.find(name[i]) == std::string_view::npos) {
+    } else if (!ascii::is_alpha(c) && !ascii::is_digit(c) &&
+               kAllowed.find(name[i]) == std::string_view::npos) {
       return false;
     }
   }
@@ -74,9 +158,8 @@ bool is_reg_name(std::string_view name) {
 // An IPv6 address in brackets (IP-literal, RFC 3986 3.2.2): hex digits, ':' and '.' inside.
 bool is_ipv6_literal(std::string_view s) {
   return s.size() > 2 && s.front() == '[' && s.back() == ']' &&
-         std::all_of(s.begin() + 1, s.end() - 1, [](char c) {
-           return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
-         });
+         std::all_of(s.begin() + 1, s.end() - 1,
+                     [](unsigned char c) { return ascii::is_hexdig(c) || c == ':' || c == '.'; });
 }
 
 // uri-host [ ":" port ] (RFC 9110 7.2): a name, an IPv4 address or a bracketed IPv6 address, not
@@ -97,7 +180,7 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
 }  // namespace
 
 bool is_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_tchar(c); });
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return ascii::is_tchar(c); });
 }
 
 HostAndPort split_host_port(std::string_view authority) {
@@ -111,8 +194,9 @@ HostAndPort split_host_port(std::string_view authority) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+           return ascii::to_lower(x) == ascii::to_lower(y);
          });
 }
 
@@ -177,8 +261,9 @@ ParseState RequestParser::feed(std::string_view bytes) {
   return state_;
 }
 
-// Collect bytes up to the end of a line (LF, with an optional CR before it, 2.2) and hand the
-// line to the handler of the current phase. Returns how many bytes were used. `limit` bounds the
+// Collect bytes up to the end of a line (LF, with an optional CR before it, 2.2; which of the two
+// a line may use is line_end_allowed()'s to say) and hand the line to the handler of the current
+// phase. Returns how many bytes were used. `limit` bounds the
 // line (without its end); past it the request fails with `status`.
 std::size_t RequestParser::feed_line(std::string_view bytes, std::size_t limit, int status,
                                      const char* what) {
@@ -209,11 +294,13 @@ std::size_t RequestParser::feed_line(std::string_view bytes, std::size_t limit, 
   std::string line = std::move(line_);
   line_.clear();
   std::size_t consumed = line.size() + 1;  // with its LF
-  if (!line.empty() && line.back() == '\r') line.pop_back();
+  bool crlf = !line.empty() && line.back() == '\r';
+  if (crlf) line.pop_back();
   if (line.find('\r') != std::string::npos) {  // 2.2: a bare CR is invalid
     fail(400, std::string("bare CR in ") + what);
     return lf + 1;
   }
+  if (!line_end_allowed(crlf)) return lf + 1;
 
   switch (phase_) {
     case Phase::RequestLine: on_request_line(line); break;
@@ -235,6 +322,24 @@ std::size_t RequestParser::feed_line(std::string_view bytes, std::size_t limit, 
   return lf + 1;
 }
 
+// Whether a line may end as this one did (CRLF, or a bare LF). 2.2 lets a recipient take a bare LF
+// for a line end, which a request typed into nc needs. But a reader that does not (RFC 9110 5.5
+// lets it take the LF for a space) reads "X: a\nContent-Length: 5\r\n" as one field, X, where we
+// read two: so the first line end of the head sets its style, and a line ending the other way
+// is refused. The leniency is for the start line and fields (2.2); the chunked framing, trailer
+// section included, is CRLF (7.1).
+bool RequestParser::line_end_allowed(bool crlf) {
+  if (phase_ != Phase::RequestLine && phase_ != Phase::Headers) {
+    if (!crlf) fail(400, "bare LF in chunked framing, which ends every line with CRLF");
+    return crlf;
+  }
+  LineEnd end = crlf ? LineEnd::CRLF : LineEnd::LF;
+  if (head_line_end_ == LineEnd::NotYetSeen) head_line_end_ = end;
+  if (end == head_line_end_) return true;
+  fail(400, "a head mixing CRLF and bare LF line ends");
+  return false;
+}
+
 // request-line = method SP request-target SP HTTP-version (3).
 void RequestParser::on_request_line(std::string_view line) {
   if (line.empty()) {  // 2.2: ignore empty lines before the request line, but not forever
@@ -253,9 +358,8 @@ void RequestParser::on_request_line(std::string_view line) {
 
   if (!is_token(method)) return fail(400, "method is not a token");
   // 2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT; any 1.x is answered as 1.1.
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !digit(version[5]) || version[6] != '.' ||
-      !digit(version[7])) {
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !ascii::is_digit(version[5]) ||
+      version[6] != '.' || !ascii::is_digit(version[7])) {
     return fail(400, "malformed HTTP version");
   }
   if (version[5] != '1') return fail(505, "only HTTP/1.x is spoken here");
@@ -340,15 +444,16 @@ void RequestParser::on_header_section_end() {
     return;
   }
   if (content_length) {
-    // 6.3: a list of identical values may be taken as one; anything else is an error.
+    // 6.3: a list of identical values may be taken as one; anything else is an error. Content-Length
+    // is not a list field (RFC 9110 8.6), so an empty element is no value at all: "5," and a second,
+    // empty Content-Length line are refused, where a reader that took the empty one would see 0.
     std::optional<std::uint64_t> length;
-    for (std::string_view item : split_list(*content_length)) {
+    for (std::string_view item : split_commas(*content_length)) {
       std::optional<std::uint64_t> value = parse_decimal(item);
       if (!value) return fail(400, "Content-Length is not a decimal number of at most 64 bits");
       if (length && *length != *value) return fail(400, "differing Content-Length values");
       length = value;
     }
-    if (!length) return fail(400, "empty Content-Length");
     if (*length > kMaxBodyBytes) return fail(413, "request body larger than the server accepts");
     remaining_ = *length;
     if (remaining_ > 0) {
@@ -359,15 +464,17 @@ void RequestParser::on_header_section_end() {
   finish();  // 6.3: no Content-Length and no Transfer-Encoding: the body is empty
 }
 
-// chunk-size [ chunk-ext ] (7.1); extensions are allowed and ignored.
+// chunk-size [ chunk-ext ] (7.1); extensions are checked against their grammar, then ignored.
 void RequestParser::on_chunk_size_line(std::string_view line) {
   std::size_t digits = 0;
-  while (digits < line.size() && std::isxdigit(static_cast<unsigned char>(line[digits]))) ++digits;
+  while (digits < line.size() && ascii::is_hexdig(line[digits])) ++digits;
   std::uint64_t size = 0;
   auto [end, ec] = std::from_chars(line.data(), line.data() + digits, size, 16);
   if (digits == 0 || ec != std::errc()) return fail(400, "malformed or overflowing chunk-size");
-  std::string_view ext = trim_ows(line.substr(digits));
-  if (!ext.empty() && ext.front() != ';') return fail(400, "junk after chunk-size");
+  std::string_view ext = line.substr(digits);
+  if (!is_chunk_ext(ext)) {
+    return fail(400, skip_ows(ext).starts_with(';') ? "malformed chunk extension" : "junk after chunk-size");
+  }
 
   if (size == 0) {
     phase_ = Phase::Trailers;

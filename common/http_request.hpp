@@ -39,6 +39,19 @@ struct Request {
   std::optional<std::string> header(std::string_view name) const;
 };
 
+// The character classes of the grammar (RFC 5234 B.1, RFC 9110 5.6), on bytes and ASCII only.
+// Not <cctype>: its answers follow the C locale, which a gateway app loaded into the server may
+// change with setlocale(), and in a Latin-1 locale isalpha(0xE9) is true.
+namespace ascii {
+bool is_digit(unsigned char c);           // DIGIT: 0-9
+bool is_alpha(unsigned char c);           // ALPHA: A-Z a-z
+bool is_hexdig(unsigned char c);          // HEXDIG: 0-9 A-F a-f
+bool is_tchar(unsigned char c);           // tchar (RFC 9110 5.6.2): a character of a token
+bool is_vchar(unsigned char c);           // VCHAR: the visible characters, 0x21-0x7E
+bool is_qdtext(unsigned char c);          // qdtext (RFC 9110 5.6.4): in quotes, unescaped
+unsigned char to_lower(unsigned char c);  // A-Z to a-z; every other byte unchanged
+}  // namespace ascii
+
 // Case-insensitive ASCII comparison, for header names and tokens.
 bool iequals(std::string_view a, std::string_view b);
 
@@ -77,8 +90,10 @@ class RequestParser {
 
  private:
   enum class Phase { RequestLine, Headers, Body, ChunkSize, ChunkData, ChunkDataEnd, Trailers, Done };
+  enum class LineEnd { NotYetSeen, CRLF, LF };
 
   std::size_t feed_line(std::string_view bytes, std::size_t limit, int status, const char* what);
+  bool line_end_allowed(bool crlf);
   void on_request_line(std::string_view line);
   void on_header_line(std::string_view line);
   void on_header_section_end();
@@ -89,6 +104,7 @@ class RequestParser {
   void finish();
 
   Phase phase_ = Phase::RequestLine;
+  LineEnd head_line_end_ = LineEnd::NotYetSeen;  // as the head's first line ended; the rest must too
   ParseState state_ = ParseState::NeedMore;
   Request request_;
   std::string line_;              // the line being assembled, without its end

@@ -62,6 +62,15 @@ def test_a_stage_links_nothing_of_a_later_part(stage):
                 assert name in names, f"{stage.binary} should use {name} (Part {part})"
 
 
+def test_no_stage_classifies_request_bytes_by_the_c_librarys_locale(stage):
+    # isalnum(), tolower() and the rest follow the locale, which an app (Python's, through the
+    # bridge) may set: a byte of a request would then be a letter in one process and not in
+    # another. The parser and the environ builder use ASCII classes of their own.
+    locale_dependent = {"isalnum", "isalpha", "isdigit", "isxdigit", "isspace", "isupper", "islower",
+                        "isprint", "ispunct", "iscntrl", "isgraph", "tolower", "toupper"}
+    assert not locale_dependent & symbols(stage.binary)
+
+
 def diff_text(n):
     result = subprocess.run(["make", "-s", "--no-print-directory", f"diff-{n}", "COLOR=never"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)

@@ -26,6 +26,32 @@ std::string with_headers(const std::string& headers, const std::string& body = "
   return "POST /submit HTTP/1.1\r\nHost: example.com\r\n" + headers + "\r\n" + body;
 }
 
+// The verdict on a request: 200 when complete, 0 while more is needed, else the error status.
+int verdict(const RequestParser& parser) {
+  switch (parser.state()) {
+    case ParseState::Complete: return 200;
+    case ParseState::NeedMore: return 0;
+    default: return parser.error_status();
+  }
+}
+
+// The verdict on `text`, checked to be the same when it is cut in two at every byte and when it
+// is fed byte by byte: how the reads were cut must not matter.
+int verdict_at_every_cut(const std::string& text) {
+  int whole = verdict(parse(text));
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    CAPTURE(cut);
+    RequestParser parser;
+    parser.feed(text.substr(0, cut));
+    parser.feed(text.substr(cut));
+    CHECK(verdict(parser) == whole);
+  }
+  RequestParser by_byte;
+  for (char c : text) by_byte.feed(std::string(1, c));
+  CHECK(verdict(by_byte) == whole);
+  return whole;
+}
+
 }  // namespace
 
 TEST_CASE("a simple GET is parsed into method, target, path, query, version and headers") {
@@ -118,6 +144,45 @@ TEST_CASE("a chunked request split at every byte boundary parses the same") {
   }
 }
 
+TEST_CASE("chunked framing ends every line with CRLF: a bare LF anywhere in it is 400 (7.1)") {
+  auto chunked = [](const std::string& body) { return with_headers("Transfer-Encoding: chunked\r\n", body); };
+  CHECK(verdict_at_every_cut(chunked("5\r\nhello\r\n0\r\nX-T: t\r\n\r\n")) == 200);
+  CHECK(verdict_at_every_cut(chunked("5\nhello\r\n0\r\n\r\n")) == 400);            // after the chunk size
+  CHECK(verdict_at_every_cut(chunked("5;a=b\nhello\r\n0\r\n\r\n")) == 400);        // after an extension
+  CHECK(verdict_at_every_cut(chunked("5\r\nhello\n0\r\n\r\n")) == 400);            // after the chunk data
+  CHECK(verdict_at_every_cut(chunked("5\r\nhello\r\n0\n\r\n")) == 400);            // after the last chunk
+  CHECK(verdict_at_every_cut(chunked("5\r\nhello\r\n0\r\nX-T: t\n\r\n")) == 400);  // a trailer field
+  CHECK(verdict_at_every_cut(chunked("5\r\nhello\r\n0\r\n\n")) == 400);            // the final blank line
+  CHECK(verdict_at_every_cut(chunked("1\nA\n0\n\n")) == 400);
+}
+
+TEST_CASE(
+    "chunk extensions follow their grammar: BWS around ';' and '=', token names, token or quoted values") {
+  // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ) (7.1.1)
+  auto with_ext = [](const std::string& ext) {
+    return with_headers("Transfer-Encoding: chunked\r\n", "5" + ext + "\r\nhello\r\n0" + ext + "\r\n\r\n");
+  };
+  for (std::string good :
+       {";a", ";a=b", " ; a = b", "\t;\ta\t=\tb", ";a;b=c;d", ";a=\"q d\"", ";a=\"\"", ";a=\"\\\"\"",
+        ";a=\"x\\\ty\"", ";a=\"caf\xc3\xa9\"", ";a=\"\\\xc3\"", ";n!#$%&'*+-.^_`|~=v"}) {
+    CAPTURE(good);
+    CHECK(verdict_at_every_cut(with_ext(good)) == 200);
+  }
+  for (std::string bad :
+       {";",       "; ",        " ",          "\t",        ";a ",    ";a=b ",        ";=b",  ";a=",
+        ";a= ",    ";a=\"open", ";a=\"x\\\"", ";a=\"x\"y", ";a=b c", ";a=b;",        ";a(b", ";a=\"x\"\"y\"",
+        ";a=\"\\", ";a\"x\"",   ";a=b,c",     "g",         ";a=@",   ";a=\"\\\x7f\""}) {
+    CAPTURE(bad);
+    CHECK(verdict_at_every_cut(with_ext(bad)) == 400);
+  }
+}
+
+TEST_CASE("a head of bare LF line ends is followed by chunked framing in CRLF (2.2, 7.1)") {
+  std::string head = "POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n";
+  CHECK(verdict_at_every_cut(head + "5\r\nhello\r\n0\r\n\r\n") == 200);
+  CHECK(verdict_at_every_cut(head + "5\nhello\n0\n\n") == 400);
+}
+
 TEST_CASE("hex chunk sizes in either case") {
   RequestParser parser =
       parse(with_headers("Transfer-Encoding: chunked\r\n", "A\r\n0123456789\r\n0\r\n\r\n"));
@@ -131,10 +196,31 @@ TEST_CASE("empty lines before the request line are ignored (2.2)") {
   CHECK(parser.request().method == "GET");
 }
 
-TEST_CASE("a bare LF ends a line, as RFC 9112 2.2 allows") {
-  RequestParser parser = parse("GET /hello HTTP/1.1\nHost: h\n\n");
+TEST_CASE("a bare LF ends a line, as RFC 9112 2.2 allows, when every line of the head ends so") {
+  RequestParser parser = parse("GET /hello HTTP/1.1\nHost: h\nAccept: a\n\n");
   REQUIRE(parser.state() == ParseState::Complete);
   CHECK(parser.request().header("Host") == "h");
+  CHECK(parser.request().header("Accept") == "a");
+  CHECK(verdict_at_every_cut("GET /hello HTTP/1.1\nHost: h\nAccept: a\n\n") == 200);
+  CHECK(verdict_at_every_cut("\nGET / HTTP/1.1\nHost: h\n\n") == 200);  // an empty line first, LF too
+}
+
+TEST_CASE("a head mixing CRLF and bare LF is 400: its first line end sets the style (2.2)") {
+  // A reader that takes a bare LF for a space (RFC 9110 5.5) sees one field "Dummy" here, we two.
+  CHECK(verdict_at_every_cut("POST / HTTP/1.1\r\nHost: h\r\nDummy: x\nContent-Length: 2\r\n\r\nhi") == 400);
+  CHECK(verdict_at_every_cut(
+            "POST / HTTP/1.1\r\nHost: h\r\nx:x\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == 400);
+  CHECK(verdict_at_every_cut("GET / HTTP/1.1\nHost: h\r\n\n") == 400);    // LF head, one CRLF field
+  CHECK(verdict_at_every_cut("GET / HTTP/1.1\r\nHost: h\r\n\n") == 400);  // CRLF head, LF blank line
+  CHECK(verdict_at_every_cut("GET / HTTP/1.1\nHost: h\n\r\n") == 400);    // LF head, CRLF blank line
+  CHECK(verdict_at_every_cut("\r\nGET / HTTP/1.1\nHost: h\n\n") == 400);  // the empty line first sets CRLF
+  CHECK(verdict_at_every_cut("GET / HTTP/1.1\r\nHost: h\n\r\n") == 400);  // not "LF, then a CRLF blank line"
+}
+
+TEST_CASE("a mixed head is refused at the line that breaks the style, before the head is complete") {
+  RequestParser parser;
+  CHECK(parser.feed("GET / HTTP/1.1\r\nHost: h\n") == ParseState::Malformed);
+  CHECK(parser.error_status() == 400);
 }
 
 TEST_CASE("HTTP/1.0 without Host is accepted; HTTP/1.x is read as 1.1, Host rule included") {
@@ -282,6 +368,15 @@ TEST_CASE("repeated Content-Length: identical values are one, differing ones are
   CHECK(rejected_with(with_headers("Content-Length: 5, 6\r\n", "hello!")) == 400);
 }
 
+TEST_CASE("an empty element in Content-Length is no value: 400 (RFC 9110 8.6, 6.3)") {
+  CHECK(verdict_at_every_cut(with_headers("Content-Length: 5,\r\n", "hello")) == 400);
+  CHECK(verdict_at_every_cut(with_headers("Content-Length: ,5\r\n", "hello")) == 400);
+  CHECK(verdict_at_every_cut(with_headers("Content-Length: 5,,5\r\n", "hello")) == 400);
+  CHECK(verdict_at_every_cut(with_headers("Content-Length: 5\r\nContent-Length:\r\n", "hello")) == 400);
+  CHECK(verdict_at_every_cut(with_headers("Content-Length:\r\nContent-Length: 5\r\n", "hello")) == 400);
+  CHECK(verdict_at_every_cut(with_headers("Content-Length: 5 , 5\r\n", "hello")) == 200);
+}
+
 TEST_CASE("Content-Length with Transfer-Encoding is refused: the classic smuggling pair (6.1)") {
   CHECK(rejected_with(with_headers("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n")) ==
         400);
@@ -403,4 +498,33 @@ TEST_CASE("Expect: 100-continue is noticed once the head is in and the body is n
 TEST_CASE("iequals compares ASCII without case") {
   CHECK(iequals("Content-Length", "content-LENGTH"));
   CHECK_FALSE(iequals("Content-Length", "Content-Lengt"));
+}
+
+TEST_CASE("the character classes are ASCII and match the RFC grammar for all 256 byte values") {
+  // Each class spelled out as RFC 5234 B.1 and RFC 9110 5.6.2 list it, independently of the parser.
+  const std::string digit = "0123456789";
+  const std::string upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const std::string lower = "abcdefghijklmnopqrstuvwxyz";
+  const std::string tchar_symbols = "!#$%&'*+-.^_`|~";
+  auto in = [](const std::string& set, int byte) {
+    return set.find(static_cast<char>(byte)) != std::string::npos;
+  };
+  for (int byte = 0; byte < 256; ++byte) {
+    CAPTURE(byte);
+    auto c = static_cast<unsigned char>(byte);
+    bool is_digit = in(digit, byte);
+    bool is_alpha = in(upper, byte) || in(lower, byte);
+    CHECK(ascii::is_digit(c) == is_digit);
+    CHECK(ascii::is_alpha(c) == is_alpha);
+    CHECK(ascii::is_hexdig(c) == (is_digit || in("ABCDEFabcdef", byte)));  // literals are case-insensitive
+    CHECK(ascii::is_tchar(c) == (is_digit || is_alpha || in(tchar_symbols, byte)));
+    CHECK(ascii::is_vchar(c) == (byte >= 0x21 && byte <= 0x7e));
+    // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text, where obs-text = %x80-FF
+    bool qdtext = byte == '\t' || byte == ' ' || byte == 0x21 || (byte >= 0x23 && byte <= 0x5b) ||
+                  (byte >= 0x5d && byte <= 0x7e) || byte >= 0x80;
+    CHECK(ascii::is_qdtext(c) == qdtext);
+    CHECK(ascii::to_lower(c) == (in(upper, byte) ? static_cast<unsigned char>(lower[upper.find(c)]) : c));
+  }
+  CHECK(iequals("HOST", "host"));
+  CHECK_FALSE(iequals("\xc9", "\xe9"));  // É and é in Latin-1: not ASCII, so never folded
 }
