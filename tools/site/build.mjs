@@ -151,9 +151,11 @@ function stageDiff(n, page) {
          `<div class="diff-files">\n${diffToHtml(end < 0 ? out : out.slice(0, end + 1), DIFF_OPTIONS)}\n</div>\n` +
          (note ? `<p class="diff-note">${note}</p>\n` : '') + '</div>';
 }
-// Part N's page: its diff goes after the chapter's block that shows `make diff-N`.
+// Part N's page: its diff goes after the chapter's first block that shows `make diff-N` (typed
+// alone or after a `$ ` prompt).
 function withDiff(c) {
-  const at = c.blocks.findIndex(b => b.t === 'CodeBlock' && new RegExp(`^\\s*make diff-${c.part}\\b`, 'm').test(b.c[1]));
+  const command = new RegExp(`^\\s*(\\$\\s+)?make diff-${c.part}\\b`, 'm');
+  const at = c.blocks.findIndex(b => b.t === 'CodeBlock' && command.test(b.c[1]));
   if (at < 0) warn(`NOTES.md, Part ${c.part}: no code block shows \`make diff-${c.part}\`; its diff goes under the heading`);
   c.blocks.splice(at < 0 ? 1 : at + 1, 0, { t: 'RawBlock', c: ['html', stageDiff(c.part, c.page)] });
   return c.blocks;
