@@ -88,7 +88,7 @@ function checkDiff(page, diff) {
 
 const started = Date.now();
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  executablePath: '/usr/bin/chromium',  // Debian's
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
          '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });  // Playwright gives it a new, empty profile (--user-data-dir) of its own
