@@ -10,6 +10,8 @@
 #   make bench           what each concurrency model costs: tests/bench/results.md, charts (12 min)
 #   make bench QUICK=1   the same, a second a server: a check for CI
 #   make diff-2          the lesson of stage 2: what it adds to stage 1 (diff-1 ... diff-6)
+#   make site            the course as a website, each chapter beside its diff: open site/index.html
+#   make site-test       open every page of it in headless Chromium and check what a reader would see
 #   make compile_commands.json   for editors and clang tools
 #   make format          reformat the C++ sources (make format-check only checks)
 #   make clean
@@ -32,8 +34,8 @@ ALL_LDFLAGS  := $(LDFLAGS) $(SANITIZER_FLAGS)
 LDLIBS       += -ldl
 BUILD := build
 
-# Goals that build nothing (help, clean, the diffs) run no compiler probe and write no file.
-QUIET_GOALS := help clean $(foreach n,1 2 3 4 5 6,diff-$(n))
+# Goals that build nothing (help, clean, the diffs, the site) run no compiler probe and write no file.
+QUIET_GOALS := help clean $(foreach n,1 2 3 4 5 6,diff-$(n)) site site-test
 BUILDING := $(if $(MAKECMDGOALS),$(filter-out $(QUIET_GOALS),$(MAKECMDGOALS)),all)
 
 # Rebuild everything when the compiler or its flags change (SANITIZE=1 and back, say).
@@ -279,6 +281,22 @@ $(DIFFS): diff-%:
 	@extra=$$(cd $(call stage_dir,$*) && ls | grep -vx server.cpp); \
 	 if [ -n "$$extra" ]; then echo; echo "Also in $(call stage_dir,$*)/:" $$extra; fi
 
+# ---- the site: the course as web pages (tools/site/) --------------------------------------------
+#   make site        site/: a page a chapter of NOTES.md, each part's diff (its make diff-N, side by
+#                    side) where the chapter shows that command, and every source file whole, each
+#                    line an anchor (site/part3/server.cpp.html#L42). Made afresh from the sources.
+#   make site-test   open every page in headless Chromium at a phone's width: links and anchors,
+#                    console errors, requests that would leave the machine, the diffs, the width.
+# Uses pandoc, Node.js with npm, and the npm packages pinned in tools/site/package-lock.json;
+# tools/site/install-deps installs what it can and names what it cannot.
+.PHONY: site site-test
+site:
+	@tools/site/install-deps
+	node tools/site/build.mjs
+site-test: site
+	@tools/site/install-deps --browser
+	node tools/site/check.mjs
+
 # ---- editors ------------------------------------------------------------------------------------
 compile_commands.json:
 	@{ echo '['; sep=''; for f in $$(find common part*_* tests/unit tests/apps -name '*.cpp' | sort); do \
@@ -297,4 +315,4 @@ help:
 	@sed -n '/^$$/q; s/^#   make/make/p' Makefile
 
 clean:
-	rm -rf $(BUILD) part1 part2 part3 part4 part5 part6 compile_commands.json
+	rm -rf $(BUILD) part1 part2 part3 part4 part5 part6 compile_commands.json site

@@ -1,0 +1,13 @@
+// Brings each diff that build.mjs rendered to life with diff2html's own UI: syntax highlighting,
+// a file list to open and close, both sides scrolling together, file names that stay in view.
+for (const diff of document.querySelectorAll('.diff-files')) {
+  new Diff2HtmlUI(diff, undefined, {
+    outputFormat: 'side-by-side',
+    highlight: true,
+    synchronisedScroll: true,
+    fileListToggle: true,
+    fileListStartVisible: true,
+    fileContentToggle: false,
+    stickyFileHeaders: true,
+  }).draw();
+}
