@@ -5,6 +5,7 @@
 #   make test            unit tests (doctest) and black-box tests (pytest), installing what they need
 #   make test-part3      only what stage 3 uses and does: its modules' unit tests, its black-box tests
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UndefinedBehaviorSanitizer
+#   make check-notes     run the commands NOTES.md shows and compare their output with the text
 #   make deps            install what the tests and the experiments use, and the optional tools
 #   make fuzz            fuzz the parser and the environ with libFuzzer (FUZZ_SECONDS=60)
 #   make soak            20,000 requests against the final server: no failure, zombie or leak
@@ -224,6 +225,18 @@ black-box-test: $(PARSE_REQUESTS)
 soak: test-deps
 	$(MAKE) part6
 	SOAK_REQUESTS=$(or $(SOAK_REQUESTS),20000) $(PYTHON) -m pytest -s tests/test_soak.py
+
+# ---- the course text, checked: the commands NOTES.md shows, run and compared (tests/notes/) ------
+#   make check-notes                               every code block of NOTES.md, run or accounted for
+#   make check-notes NOTES=tests/notes/sample.md   another text
+# Each block is a test (pytest); the run ends with "N blocks checked, M manual: reasons".
+NOTES ?= NOTES.md
+.PHONY: check-notes
+check-notes:
+	@tests/install-deps tests experiments
+	$(MAKE) all $(UNIT_TESTS) $(TEST_APPS)
+	PYTHON=$(PYTHON) tests/notes/check-notes $(NOTES)
+# ---- end of the course text check ---------------------------------------------------------------
 
 # ---- fuzzing: libFuzzer targets for the parser and the environ (tests/fuzz/) --------------------
 #   make fuzz            build the fuzz targets with clang and run each for FUZZ_SECONDS (60)
