@@ -35,9 +35,10 @@ A code block without a marker fails, and so does a marker without a block.
 
 Output is compared as a terminal shows it (colours and carriage returns applied), line by line,
 blank lines at the end aside; a run of blanks matches any other (column widths follow the widths
-of the pids and ports in them). The blocks run in a network namespace of their own when the
-wrapper can make one (check-notes), so that 8888 is free; where it cannot and 8888 is taken, the
-blocks that run commands are skipped, saying why. Every process a block starts is stopped by its
+of the pids and ports in them). The blocks run in network and process-id namespaces of their own
+when the wrapper can make them (check-notes), so that 8888 is free and `pgrep` finds only the
+text's servers; where it cannot and 8888 is taken, the blocks that run commands are skipped,
+saying why. Every process a block starts is stopped by its
 pid when the block ends: this process is a subreaper, so whatever a block leaves behind is its
 descendant, found in /proc.
 """
@@ -470,8 +471,8 @@ def port_taken():
             probe.bind(("127.0.0.1", PORT))
             return ""
         except OSError as e:
-            network = os.environ.get("CHECK_NOTES_NETWORK", "the machine's own network")
-            return f"port {PORT} is taken ({e.strerror}) in {network}"
+            place = os.environ.get("CHECK_NOTES_PLACE", "the machine's own network")
+            return f"port {PORT} is taken ({e.strerror}), running in {place}"
 
 
 # ---- copies of the repository ---------------------------------------------------------------------
