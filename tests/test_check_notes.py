@@ -32,6 +32,8 @@ def varies(*tokens):
     ("pid 23242", "pid 7 8", ["23242"], False),
     ("socket 6a3f", "socket 00ff", ["6a3f"], True),
     ("socket 6a3f", "socket 00fg", ["6a3f"], False),        # hex: [0-9a-f] only
+    ("0100007F:22B8", "0100007F:1F90", ["22B8"], True),      # or [0-9A-F], as the text writes it
+    ("0100007F:22B8", "0100007F:1f90", ["22B8"], False),
     ("took 0.02 s", "took 1.5e-3 s", ["0.02"], True),        # other tokens: any run of non-blanks
     ("took 0.02 s", "took  s", ["0.02"], False),
     ("port 8888 of 18888", "port 1 of 18888", ["8888"], True),  # 8888 inside 18888 is not the token
@@ -144,8 +146,8 @@ def test_the_checker_passes_every_block_of_the_sample(tmp_path):
     status, output, outcomes = run_checker("sample.md", tmp_path)
     assert status == 0, output
     assert {name: outcome for name, (outcome, _) in outcomes.items() if outcome != "passed"} == {
-        "What cannot be checked, line 132": "skipped"}, output
-    assert "12 blocks checked, 1 manual: a browser window\n" in output
+        "What cannot be checked, line 147": "skipped"}, output
+    assert "14 blocks checked, 1 manual: a browser window\n" in output
     assert "1 figure, not counted\n" in output
 
 

@@ -218,15 +218,18 @@ class Vary:
             return Vary(token, r"\d+", int(m.group(1)), int(m.group(2)))
         if word.isdigit():
             return Vary(word, r"\d+")
-        if re.fullmatch(r"[0-9a-f]+", word):
-            return Vary(word, r"[0-9a-f]+")
+        # Hex in the case the text shows it: /proc/net/tcp writes 0100007F:22B8, ls -i 6a3f.
+        for digits in ("[0-9a-f]", "[0-9A-F]"):
+            if re.fullmatch(f"{digits}+", word):
+                return Vary(word, f"{digits}+")
         return Vary(word, r"\S+")
 
     def occurrences(self):
         """A regex for the token in the expected text: whole, not part of a longer run of its shape."""
-        shape = {r"\d+": r"\d", r"[0-9a-f]+": r"[0-9a-f]"}.get(self.pattern)
-        literal = re.escape(self.token)
-        return f"(?<!{shape}){literal}(?!{shape})" if shape else literal
+        if self.pattern == r"\S+":
+            return re.escape(self.token)
+        shape = self.pattern[:-1]  # one character of the shape
+        return f"(?<!{shape}){re.escape(self.token)}(?!{shape})"
 
 
 ELLIPSIS = "..."

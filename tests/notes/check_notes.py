@@ -21,8 +21,8 @@ comment on the line before it (the rendered page does not show it), says what to
       do: CMD          run CMD first, unseen by the reader; it must succeed. May repeat.
       varies: TOKEN..  tokens of the expected text that vary from run to run. Each occurrence
                        matches any token of the same shape: a number if TOKEN is digits, a run of
-                       [0-9a-f] if it is hex, otherwise any run of non-blanks. TOKEN=LO-HI
-                       matches a number from LO to HI.
+                       [0-9a-f] if it is hex ([0-9A-F] if written so), otherwise any run of
+                       non-blanks. TOKEN=LO-HI matches a number from LO to HI.
       unordered        the expected lines may come in any order
       fresh            run in a fresh copy of the repository (the block changes files)
       timeout: SECONDS for the whole block (default 30)
@@ -35,14 +35,17 @@ A code block without a marker fails, and so does a marker without a block.
 
 Output is compared as a terminal shows it (colours and carriage returns applied), line by line,
 blank lines at the end aside; a run of blanks matches any other (column widths follow the widths
-of the pids and ports in them). The blocks run in network and process-id namespaces of their own
-when the wrapper can make them (check-notes), so that 8888 is free and `pgrep` finds only the
-text's servers; where it cannot and 8888 is taken, the blocks that run commands are skipped,
-saying why. Every process a block starts is stopped by its
-pid when the block ends: this process is a subreaper, so whatever a block leaves behind is its
-descendant, found in /proc.
+of the pids and ports in them).
+
+The blocks run in network and process-id namespaces of their own when the wrapper can make them
+(check-notes), so that 8888 is free and `pgrep` finds only the text's servers; each block gets a
+network of its own there, with nothing left in it by the blocks before. Where the namespaces
+cannot be made and 8888 is taken, the blocks that run commands are skipped, saying why. Every
+process a block starts is stopped by its pid when the block ends: this process is a subreaper (or
+the namespace's init), so whatever a block leaves behind is its descendant, found in /proc.
 """
 
+import ctypes
 import difflib
 import fcntl
 import os
@@ -132,6 +135,7 @@ class BlockItem(pytest.Item):
         if block.kind == "quote":
             check_quote(block, self.config.rootpath)
             return
+        new_network()
         why_not = port_taken()
         if why_not:
             pytest.skip(why_not)
@@ -461,6 +465,18 @@ def stop_leftovers():
                     pass
                 signalled.add(pid)
         time.sleep(0.05)
+
+
+def new_network():
+    """A network of the block's own, as a machine just started has: nothing listening, nothing in
+    TIME_WAIT from the blocks before (`ss -tan` shows the block's connections alone). Only inside
+    check-notes's namespaces, where we may make one; the commands we start from here on are in it."""
+    if os.environ.get("CHECK_NOTES_PRIVATE") != "1":
+        return
+    CLONE_NEWNET = 0x40000000
+    if ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 
 
 def port_taken():
