@@ -86,6 +86,8 @@ ENV = {
     "TERM": "dumb",
     "PAGER": "cat",
 }
+# The build's own settings, so that a block's `make` finds the copy's build up to date, as built.
+ENV.update({name: os.environ[name] for name in ("CXX", "CC", "CXXFLAGS", "LDFLAGS", "SANITIZE") if name in os.environ})
 
 
 class BlockFailure(Exception):
