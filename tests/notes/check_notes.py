@@ -104,6 +104,9 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     config.notes_copies.remove_all()
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        write_tally(reporter.write_line)
 
 
 def pytest_collect_file(file_path, parent):
@@ -158,7 +161,7 @@ class BlockItem(pytest.Item):
         return self.path, self.block.line - 1, self.name
 
 
-# ---- the summary: N blocks checked, M manual ------------------------------------------------------
+# ---- the tally: N blocks checked, M manual ----------------------------------------------------------
 
 class Tally:
     """What became of each block, for the closing lines."""
@@ -185,7 +188,8 @@ def pytest_runtest_logreport(report):
         TALLY.outcomes[report.nodeid] = report.outcome
 
 
-def pytest_terminal_summary(terminalreporter):
+def write_tally(write):
+    """The closing lines, after pytest's: each manual block, then N blocks checked, M manual: why."""
     ran = [(TALLY.blocks[nodeid], outcome) for nodeid, outcome in TALLY.outcomes.items()]
     if not ran and not TALLY.figures:
         return
@@ -194,13 +198,8 @@ def pytest_terminal_summary(terminalreporter):
     not_run = [b for b, outcome in ran if b.kind == "check" and not b.error and outcome == "skipped"]
     manual = [b for b, _ in ran if b.kind == "manual" and not b.error]
     wrong = [b for b, _ in ran if b.error]
-    write = terminalreporter.write_line
-    write("")
-    reasons = "; ".join(dict.fromkeys(b.reason for b in manual))
-    write(f"{len(checked)} block{'s' * (len(checked) != 1)} checked, {len(manual)} manual"
-          + (f": {reasons}" if reasons else ""))
     for b in manual:
-        write(f"  manual, line {b.line} ({b.section}): {b.reason}")
+        write(f"manual, line {b.line} ({b.section}): {b.reason}")
     notes = [f"{TALLY.figures} figure{'s' * (TALLY.figures != 1)}, not counted"]
     if failed:
         notes.append(f"{len(failed)} of the checked blocks failed")
@@ -208,7 +207,10 @@ def pytest_terminal_summary(terminalreporter):
         notes.append(f"{len(wrong)} block{'s' * (len(wrong) != 1)} unmarked or wrongly marked")
     if not_run:
         notes.append(f"{len(not_run)} not run: {port_taken()}")
-    write("  " + "; ".join(notes))
+    write("; ".join(notes))
+    reasons = "; ".join(dict.fromkeys(b.reason for b in manual))
+    write(f"{len(checked)} block{'s' * (len(checked) != 1)} checked, {len(manual)} manual"
+          + (f": {reasons}" if reasons else ""))
 
 
 # ---- quotes ---------------------------------------------------------------------------------------
