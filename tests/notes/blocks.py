@@ -74,7 +74,8 @@ def read_blocks(text):
                 apply_marker(block, pending[1])
                 pending = None
             else:
-                block.error = "a code block with no marker before it (<!-- check -->, <!-- manual: REASON -->, ...)"
+                block.error = ("a code block with no marker before it (<!-- check -->, "
+                               "<!-- manual: REASON -->, <!-- quote: FILE -->, <!-- figure -->)")
             blocks.append(block)
             continue
         if pending and token.nesting >= 0:
@@ -91,7 +92,8 @@ def read_blocks(text):
 
 def stray_marker(pending, headings):
     line, marker = pending
-    return Block(line, section_name(headings), "", error=f"a marker with no code block after it: {marker.group(0).strip()}")
+    return Block(line, section_name(headings), "",
+                 error=f"a marker with no code block after it: {marker.group(0).strip()}")
 
 
 def section_name(headings):

@@ -8,7 +8,7 @@ comment on the line before it (the rendered page does not show it), says what to
 
   <!-- check -->   The block is a shell transcript. `$ COMMAND` lines are commands (a trailing \\
                    continues one on the next line); the lines after one, up to the next `$ `
-                   line, are what it prints. The commands run in order in one bash session, in a
+                   line, are what it prints. The commands run in order in one bash shell, in a
                    copy of the repository (its root the working directory), on a terminal of their
                    own, as a reader types them: the same port 8888, the same PATH.
   <!-- check; OPTION; OPTION ... -->   The same, with options:
@@ -87,7 +87,8 @@ ENV = {
     "PAGER": "cat",
 }
 # The build's own settings, so that a block's `make` finds the copy's build up to date, as built.
-ENV.update({name: os.environ[name] for name in ("CXX", "CC", "CXXFLAGS", "LDFLAGS", "SANITIZE") if name in os.environ})
+BUILD_SETTINGS = ("CXX", "CC", "CXXFLAGS", "LDFLAGS", "SANITIZE")
+ENV.update({name: os.environ[name] for name in BUILD_SETTINGS if name in os.environ})
 
 
 class BlockFailure(Exception):
@@ -193,9 +194,10 @@ def write_tally(write):
     ran = [(TALLY.blocks[nodeid], outcome) for nodeid, outcome in TALLY.outcomes.items()]
     if not ran and not TALLY.figures:
         return
-    checked = [b for b, outcome in ran if b.kind in ("check", "quote") and not b.error and outcome != "skipped"]
-    failed = [b for b, outcome in ran if b.kind in ("check", "quote") and not b.error and outcome == "failed"]
-    not_run = [b for b, outcome in ran if b.kind == "check" and not b.error and outcome == "skipped"]
+    run = [(b, outcome) for b, outcome in ran if b.kind in ("check", "quote") and not b.error]
+    checked = [b for b, outcome in run if outcome != "skipped"]
+    failed = [b for b, outcome in run if outcome == "failed"]
+    not_run = [b for b, outcome in run if outcome == "skipped"]
     manual = [b for b, _ in ran if b.kind == "manual" and not b.error]
     wrong = [b for b, _ in ran if b.error]
     for b in manual:
@@ -233,36 +235,36 @@ def run_check(block, cwd, source_name):
     """Start the block's servers, run its commands, compare; stop everything it started."""
     deadline = time.monotonic() + block.timeout
     steps = block.steps
-    servers, session = [], None
+    servers, shell = [], None
     try:
         for command in block.servers:
             servers.append(start_server(command, cwd, deadline))
-        session = Session(block.hidden + [step.command for step in steps], cwd)
-        session.wait(deadline)
-        outputs = session.outputs()
-        check_hidden(block, outputs[:len(block.hidden)], session)
+        shell = Shell(block.hidden + [step.command for step in steps], cwd)
+        shell.wait(deadline)
+        outputs = shell.outputs()
+        check_hidden(block, outputs[:len(block.hidden)], shell)
         if block.log:
             compare_log(block, servers[0], deadline, source_name)
         else:
-            compare_transcript(block, steps, outputs[len(block.hidden):], session, source_name)
+            compare_transcript(block, steps, outputs[len(block.hidden):], shell, source_name)
     finally:
-        for terminal in ([session] if session else []) + servers:
+        for terminal in ([shell] if shell else []) + servers:
             terminate(terminal.process, STOP_GRACE)
         stop_leftovers()
-        for terminal in ([session] if session else []) + servers:
+        for terminal in ([shell] if shell else []) + servers:
             terminal.close()
 
 
-def check_hidden(block, outputs, session):
+def check_hidden(block, outputs, shell):
     for command, (status, lines) in zip(block.hidden, outputs):
         if status != 0:
             raise BlockFailure(f"`do: {command}` failed (status {status}):\n" + indent(lines))
     if len(outputs) < len(block.hidden):
         command = block.hidden[len(outputs)]
-        raise BlockFailure(f"`do: {command}` {session.why_ended()}:\n" + indent(session.rest()))
+        raise BlockFailure(f"`do: {command}` {shell.why_ended()}:\n" + indent(shell.rest()))
 
 
-def compare_transcript(block, steps, outputs, session, source_name):
+def compare_transcript(block, steps, outputs, shell, source_name):
     expected, got, ok = [], [], len(outputs) == len(steps)
     for i, step in enumerate(steps):
         expected += step.shown + step.expected
@@ -271,7 +273,7 @@ def compare_transcript(block, steps, outputs, session, source_name):
             ok = matches(step.expected, outputs[i][1], block.varies, block.unordered) and ok
             got += as_expected(step.expected, outputs[i][1], block.varies, block.unordered)
         elif i == len(outputs):
-            got += session.rest() + [f"(the session {session.why_ended()})"]
+            got += shell.rest() + [f"(the shell {shell.why_ended()})"]
     if not ok:
         raise BlockFailure("what the commands printed differs from the text\n"
                            + diff(expected, got, source_name, block.line))
@@ -376,8 +378,8 @@ def start_server(command, cwd, deadline):
     return server
 
 
-class Session(Terminal):
-    """Commands run in order in one bash session, each one's output and exit status told apart by
+class Shell(Terminal):
+    """Commands run in order in one bash shell, each one's output and exit status told apart by
     a line of our own that it cannot print (a random mark)."""
 
     def __init__(self, commands, cwd):
@@ -385,8 +387,9 @@ class Session(Terminal):
         self.timed_out = False
         self.mark = f"check-notes-{secrets.token_hex(8)}"
         # Each command reads /dev/null, where a reader would type; the mark follows its output.
-        script = "".join(f"{{\n{command}\n}} </dev/null\nprintf '\\n{self.mark} %d\\n' $?\n" for command in commands)
-        # From a file, not `bash -c`: a `pgrep -f` in the text must not find the session's own command line.
+        script = "".join(f"{{\n{command}\n}} </dev/null\nprintf '\\n{self.mark} %d\\n' $?\n"
+                         for command in commands)
+        # From a file, not `bash -c`: a `pgrep -f` in the text must not find the shell's own command line.
         fd, self.script = tempfile.mkstemp(prefix="check-notes-", suffix=".sh")
         with os.fdopen(fd, "w") as f:
             f.write(script)
@@ -515,11 +518,12 @@ class Copies:
     def make(self):
         path = tempfile.mkdtemp(prefix="check-notes-")
         self.made.append(path)
-        tracked = subprocess.run(["git", "ls-files", "-z"], cwd=self.root, capture_output=True, check=True).stdout
+        tracked = subprocess.run(["git", "ls-files", "-z"], cwd=self.root, capture_output=True,
+                                 check=True).stdout
         names = [n for n in tracked.split(b"\0") if n and os.path.lexists(self.root / os.fsdecode(n))]
         names += [n.encode() for n in BUILT if (self.root / n).exists()]
-        subprocess.run(["sh", "-c", 'tar -C "$1" --null -T - -cf - | tar -C "$2" -xf -', "sh", self.root, path],
-                       input=b"\0".join(names), check=True)
+        copy = 'tar -C "$1" --null -T - -cf - | tar -C "$2" -xf -'  # tar keeps the timestamps
+        subprocess.run(["sh", "-c", copy, "sh", self.root, path], input=b"\0".join(names), check=True)
         return path
 
     def remove(self, path):
