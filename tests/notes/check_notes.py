@@ -100,11 +100,11 @@ class BlockFailure(Exception):
 def pytest_configure(config):
     # What a block leaves running when its processes end is re-parented to us, to be stopped.
     become_subreaper()
-    config.notes_copies = Copies(config.rootpath)
+    config.notes_scratch = Scratch(config.rootpath)
 
 
 def pytest_unconfigure(config):
-    config.notes_copies.remove_all()
+    config.notes_scratch.remove_all()
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         write_tally(reporter.write_line)
@@ -145,13 +145,13 @@ class BlockItem(pytest.Item):
         why_not = port_taken()
         if why_not:
             pytest.skip(why_not)
-        copies = self.config.notes_copies
-        cwd = copies.make() if block.fresh else copies.shared()
+        scratch = self.config.notes_scratch
+        cwd = scratch.copy() if block.fresh else scratch.shared()
         try:
-            run_check(block, cwd, self.path.name)
+            run_check(block, cwd, scratch.new_path("shell"), self.path.name)
         finally:
             if block.fresh:
-                copies.remove(cwd)
+                scratch.remove(cwd)
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, BlockFailure):
@@ -231,7 +231,7 @@ def check_quote(block, root):
 
 # ---- running a check block ------------------------------------------------------------------------
 
-def run_check(block, cwd, source_name):
+def run_check(block, cwd, script, source_name):
     """Start the block's servers, run its commands, compare; stop everything it started."""
     deadline = time.monotonic() + block.timeout
     steps = block.steps
@@ -239,7 +239,7 @@ def run_check(block, cwd, source_name):
     try:
         for command in block.servers:
             servers.append(start_server(command, cwd, deadline))
-        shell = Shell(block.hidden + [step.command for step in steps], cwd)
+        shell = Shell(block.hidden + [step.command for step in steps], cwd, script)
         shell.wait(deadline)
         outputs = shell.outputs()
         check_hidden(block, outputs[:len(block.hidden)], shell)
@@ -382,18 +382,17 @@ class Shell(Terminal):
     """Commands run in order in one bash shell, each one's output and exit status told apart by
     a line of our own that it cannot print (a random mark)."""
 
-    def __init__(self, commands, cwd):
+    def __init__(self, commands, cwd, script):
         self.commands = commands
         self.timed_out = False
         self.mark = f"check-notes-{secrets.token_hex(8)}"
         # Each command reads /dev/null, where a reader would type; the mark follows its output.
-        script = "".join(f"{{\n{command}\n}} </dev/null\nprintf '\\n{self.mark} %d\\n' $?\n"
-                         for command in commands)
+        text = "".join(f"{{\n{command}\n}} </dev/null\nprintf '\\n{self.mark} %d\\n' $?\n"
+                       for command in commands)
         # From a file, not `bash -c`: a `pgrep -f` in the text must not find the shell's own command line.
-        fd, self.script = tempfile.mkstemp(prefix="check-notes-", suffix=".sh")
-        with os.fdopen(fd, "w") as f:
-            f.write(script)
-        super().__init__(["bash", "--noprofile", "--norc", self.script], cwd)
+        with open(script, "w") as f:
+            f.write(text)
+        super().__init__(["bash", "--noprofile", "--norc", script], cwd)
 
     def wait(self, deadline):
         try:
@@ -401,10 +400,6 @@ class Shell(Terminal):
         except subprocess.TimeoutExpired:
             self.timed_out = True
         self.settle()
-
-    def close(self):
-        super().close()
-        os.unlink(self.script)
 
     def _pieces(self):
         return re.split(rf"\n{self.mark} (\d+)\n", self.text().replace("\r\n", "\n"))
@@ -498,26 +493,34 @@ def port_taken():
             return f"port {PORT} is taken ({e.strerror}), running in {place}"
 
 
-# ---- copies of the repository ---------------------------------------------------------------------
+# ---- the run's scratch directory -----------------------------------------------------------------
 
-class Copies:
-    """Copies of the repository for the blocks to run in: its tracked files and what `make` built,
-    timestamps kept (so that make finds the build up to date). One is shared by the blocks, in
+class Scratch:
+    """A directory for the run, removed when it ends however it ends: copies of the repository for
+    the blocks to run in (its tracked files and what `make` built, timestamps kept, so that make
+    finds the build up to date), and the shells' scripts. One copy is shared by the blocks, in
     order; a `fresh` block gets one of its own."""
 
     def __init__(self, root):
         self.root = root
+        self.path = None
+        self.count = 0
         self._shared = None
-        self.made = []
+
+    def new_path(self, name):
+        if self.path is None:
+            self.path = tempfile.mkdtemp(prefix="check-notes-")
+        self.count += 1
+        return os.path.join(self.path, f"{name}-{self.count}")
 
     def shared(self):
         if self._shared is None:
-            self._shared = self.make()
+            self._shared = self.copy()
         return self._shared
 
-    def make(self):
-        path = tempfile.mkdtemp(prefix="check-notes-")
-        self.made.append(path)
+    def copy(self):
+        path = self.new_path("copy")
+        os.mkdir(path)
         tracked = subprocess.run(["git", "ls-files", "-z"], cwd=self.root, capture_output=True,
                                  check=True).stdout
         names = [n for n in tracked.split(b"\0") if n and os.path.lexists(self.root / os.fsdecode(n))]
@@ -528,8 +531,7 @@ class Copies:
 
     def remove(self, path):
         shutil.rmtree(path, ignore_errors=True)
-        self.made.remove(path)
 
     def remove_all(self):
-        for path in list(self.made):
-            self.remove(path)
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
