@@ -52,7 +52,7 @@ def test_a_line_matches_literally_but_for_blanks_and_the_varying_tokens(expected
 
 
 @pytest.mark.parametrize("expected, got, ok", [
-    (["a", "...", "z"], ["a", "z"], True),                   # ... is any number of lines, none included
+    (["a", "...", "z"], ["a", "z"], True),                   # ... is any number of lines, or none
     (["a", "...", "z"], ["a", "b", "c", "z"], True),
     (["a", "...", "z"], ["a", "b"], False),
     (["...", "z"], ["z", "z"], True),

@@ -26,7 +26,7 @@ comment on the line before it (the rendered page does not show it), says what to
       unordered        the expected lines may come in any order
       fresh            run in a fresh copy of the repository (the block changes files)
       timeout: SECONDS for the whole block (default 30)
-      A line `...` in the expected text stands for any number of lines, none included.
+      A line `...` in the expected text stands for any number of lines, or none.
   <!-- manual: REASON -->  the block cannot be checked; the reason is reported
   <!-- quote: FILE -->     each line of the block, `...` aside, is a line of FILE (blanks around
                            a line aside), so that quoted code cannot drift from the source
