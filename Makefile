@@ -5,6 +5,8 @@
 #   make test            unit tests (doctest) and black-box tests (pytest), installing what they need
 #   make test-part3      only what stage 3 uses and does: its modules' unit tests, its black-box tests
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UndefinedBehaviorSanitizer
+#   make check-notes     run the commands NOTES.md shows and compare their output with the text
+#   make deps            install what the tests and the experiments use, and the optional tools
 #   make fuzz            fuzz the parser and the environ with libFuzzer (FUZZ_SECONDS=60)
 #   make soak            20,000 requests against the final server: no failure, zombie or leak
 #   make bench           what each concurrency model costs: tests/bench/results.md, charts (12 min)
@@ -55,7 +57,7 @@ define link_app
 	$(CXX) $(ALL_CXXFLAGS) $(ALL_LDFLAGS) -shared -o $@ $^
 endef
 
-.PHONY: all help part1 part2 part3 part4 part5 part6 no-asio soak test unit-test black-box-test deps clean \
+.PHONY: all help part1 part2 part3 part4 part5 part6 no-asio soak test unit-test black-box-test deps test-deps clean \
         compile_commands.json format format-check
 all: part1 part2 part3 part4 part5 part6
 
@@ -181,7 +183,7 @@ PYTHON = $(shell for p in /usr/bin/python3 python3; do $$p -c 'import pytest' >/
 PYTEST_WORKERS ?= 4
 PYTEST := SANITIZE=$(SANITIZE) $(PYTHON) -m pytest -n $(PYTEST_WORKERS)
 
-test: deps
+test: test-deps
 	$(MAKE) all $(UNIT_TESTS) $(TEST_APPS)
 	$(MAKE) unit-test black-box-test
 
@@ -199,14 +201,18 @@ unit_tests_of = $(subst $(space),$(comma),$(strip $(foreach m,$(basename $(notdi
                 $(if $(wildcard tests/unit/test_$(m).cpp),*test_$(m).cpp))))
 comma := ,
 space := $(subst ,, )
-$(TEST_STAGES): test-part%: deps
+$(TEST_STAGES): test-part%: test-deps
 	$(MAKE) part$* $(if $(filter-out 1,$*),part2) $(if $(filter-out 1 2,$*),part3/client) $(UNIT_TESTS) $(TEST_APPS) \
 	  $(PARSE_REQUESTS)
 	$(UNIT_TESTS) --source-file='$(call unit_tests_of,$*)'
 	$(PYTEST) tests --stage $*
 
+# What the tests need (`make test` installs it); `make deps` adds the experiments' tools and the
+# optional ones (tests/install-deps says which).
+test-deps:
+	@tests/install-deps tests
 deps:
-	@tests/install-deps
+	@tests/install-deps tests experiments optional
 
 # ---- the differential check: our parser against h11 (tests/test_differential.py) --------------
 # The driver parses many inputs in one process, without a server: the parser is all it links. The
@@ -218,9 +224,21 @@ black-box-test: $(PARSE_REQUESTS)
 # ---- end of the differential check ------------------------------------------------------------
 
 # A longer soak of the final server than the one in `make test` (SOAK_REQUESTS=20000).
-soak: deps
+soak: test-deps
 	$(MAKE) part6
 	SOAK_REQUESTS=$(or $(SOAK_REQUESTS),20000) $(PYTHON) -m pytest -s tests/test_soak.py
+
+# ---- the course text, checked: the commands NOTES.md shows, run and compared (tests/notes/) ------
+#   make check-notes                               every code block of NOTES.md, run or accounted for
+#   make check-notes NOTES=tests/notes/sample.md   another text
+# Each block is a test (pytest); the run ends with "N blocks checked, M manual: reasons".
+NOTES ?= NOTES.md
+.PHONY: check-notes
+check-notes:
+	@tests/install-deps tests experiments
+	$(MAKE) all $(UNIT_TESTS) $(TEST_APPS)
+	PYTHON=$(PYTHON) tests/notes/check-notes $(NOTES)
+# ---- end of the course text check ---------------------------------------------------------------
 
 # ---- fuzzing: libFuzzer targets for the parser and the environ (tests/fuzz/) --------------------
 #   make fuzz            build the fuzz targets with clang and run each for FUZZ_SECONDS (60)
