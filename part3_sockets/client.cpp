@@ -1,7 +1,7 @@
 // part3_sockets/client.cpp: a load client, to see what a server does with many clients at once.
 //
 // It starts --max-clients clients together; each opens --max-conns connections, one after the
-// other, sends GET on each and reads the answer. (The course's client3.py meant to do the same,
+// other, sends GET on each and reads the answer. (LSBAWS's client3.py meant to do the same,
 // but its `os._exit(0)` sits inside the connection loop, so each client opens only one.) With
 // --hold every connection stays open until Ctrl-C, so that the server's descriptors and children
 // can be watched while they live. At the end it reports what happened:

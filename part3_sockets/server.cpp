@@ -116,7 +116,7 @@ UniqueFd open_listener(const Options& options) {
   //    bind() would fail with "Address already in use" until they are gone.
   int on = 1;
   if (setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) die_errno("setsockopt");
-  log_line("setsockopt() SO_REUSEADDR on");
+  log_line("setsockopt() SO_REUSEADDR %s", on ? "on" : "off");
 
   // 3. Bind the local address: the IP and port that clients will connect to.
   if (bind(listener.get(), address.get(), address.length) < 0) die_errno("bind");

@@ -61,7 +61,7 @@ Demonstrations of the bugs this stage is about (off by default):
                           never see the connection end, and the parent runs out of descriptors
   --child-keeps-listener  each child keeps its copy of the listening socket open
   --no-content-length     answer without Content-Length: the body ends where the connection
-                          does, as the course's Python server answered (then, with
+                          does, as the servers of LSBAWS answered (then, with
                           --parent-keeps-client, even curl waits for an end that never comes)
 )";
 
@@ -137,7 +137,7 @@ UniqueFd open_listener(const Options& options) {
   //    bind() would fail with "Address already in use" until they are gone.
   int on = 1;
   if (setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) die_errno("setsockopt");
-  log_line("setsockopt() SO_REUSEADDR on");
+  log_line("setsockopt() SO_REUSEADDR %s", on ? "on" : "off");
 
   // 3. Bind the local address: the IP and port that clients will connect to.
   if (bind(listener.get(), address.get(), address.length) < 0) die_errno("bind");

@@ -69,13 +69,13 @@ Demonstrations of the bugs this stage is about (off by default):
                           never see the connection end, and the parent runs out of descriptors
   --child-keeps-listener  each child keeps its copy of the listening socket open
   --no-content-length     answer without Content-Length: the body ends where the connection
-                          does, as the course's Python server answered (then, with
+                          does, as the servers of LSBAWS answered (then, with
                           --parent-keeps-client, even curl waits for an end that never comes)
-  --reap=wait             reap with one wait() per SIGCHLD, the course's first attempt, which
+  --reap=wait             reap with one wait() per SIGCHLD, LSBAWS's first attempt, which
                           leaves zombies when signals are lost (default: --reap=waitpid, a
                           waitpid(-1, WNOHANG) loop that leaves none)
   --eintr=fatal           treat an accept() interrupted by SIGCHLD as an error and exit, as the
-                          course's server did: it dies when its first child ends (default:
+                          server of LSBAWS did: it dies when its first child ends (default:
                           --eintr=restart, call accept() again)
 )";
 
@@ -164,7 +164,7 @@ UniqueFd open_listener(const Options& options) {
   //    bind() would fail with "Address already in use" until they are gone.
   int on = 1;
   if (setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) die_errno("setsockopt");
-  log_line("setsockopt() SO_REUSEADDR on");
+  log_line("setsockopt() SO_REUSEADDR %s", on ? "on" : "off");
 
   // 3. Bind the local address: the IP and port that clients will connect to.
   if (bind(listener.get(), address.get(), address.length) < 0) die_errno("bind");
@@ -214,7 +214,7 @@ void reap_children(int) {
 // Reap children from now on. No SA_RESTART in the flags: a SIGCHLD that arrives while accept()
 // waits makes accept() fail with EINTR, "Interrupted system call", and main() must call it again.
 // With SA_RESTART the kernel would restart accept() itself (glibc's signal() sets it; Python,
-// since 3.5, retries interrupted calls itself): that is why the course's lesson may not happen
+// since 3.5, retries interrupted calls itself): that is why the crash LSBAWS shows may not happen
 // elsewhere. SA_NOCLDSTOP: no signal for children that are merely stopped.
 void install_reaper(bool with_wait) {
   g_reap_with_wait = with_wait;
@@ -419,7 +419,7 @@ int main(int argc, char** argv) {
       int error = errno;
       if (error == EINTR && !g_stop) {
         // A child ended while accept() waited: the handler ran, and accept() gave up. Nothing is
-        // wrong (unless --eintr=fatal, the course's crash); call it again.
+        // wrong (unless --eintr=fatal, LSBAWS's crash); call it again.
         if (options.eintr_fatal) die(std::string("accept: ") + std::strerror(error));
         log_line("accept: %s; restarting it (children reaped so far: %d)", std::strerror(error),
                  static_cast<int>(g_reaped));
