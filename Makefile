@@ -237,7 +237,7 @@ NOTES ?= NOTES.md
 check-notes:
 	@tests/install-deps tests experiments
 	$(MAKE) all $(UNIT_TESTS) $(TEST_APPS)
-	PYTHON=$(PYTHON) tests/notes/check-notes $(NOTES)
+	PYTHON=$(PYTHON) tests/notes/check-notes $(NOTES) -n $(PYTEST_WORKERS)
 # ---- end of the course text check ---------------------------------------------------------------
 
 # ---- fuzzing: libFuzzer targets for the parser and the environ (tests/fuzz/) --------------------

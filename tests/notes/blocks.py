@@ -180,21 +180,33 @@ class Step:
     expected: list   # the lines of output the text shows after it
 
 
+HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1")
+
+
 def read_transcript(text):
-    """The steps of a transcript block: `$ COMMAND` lines, each followed by its output."""
+    """The steps of a transcript block: `$ COMMAND` lines, each followed by its output. A command
+    goes on over the next line after a trailing backslash, and over the lines of a here-document
+    (`cat > file <<'END'` ... `END`), which are what the reader types, not output."""
     steps = []
     continued = False
+    heredoc = None  # the word that ends the here-document being read
     for line in text.splitlines():
-        if continued:
+        if continued or heredoc:
             steps[-1].command += "\n" + line
             steps[-1].shown.append(line)
+            if heredoc and line == heredoc:
+                heredoc = None
         elif line.startswith("$ "):
             steps.append(Step(line[2:], [line], []))
+            found = HEREDOC.search(line)
+            heredoc = found.group(2) if found else None
         elif steps:
             steps[-1].expected.append(line)
         elif line.strip():
             raise MarkerError(f"a transcript begins with a `$ ` command, not {line!r}")
-        continued = bool(steps) and not steps[-1].expected and line.endswith("\\")
+        continued = bool(steps) and not steps[-1].expected and not heredoc and line.endswith("\\")
+    if heredoc:
+        raise MarkerError(f"a here-document that never ends: no line {heredoc!r}")
     if not steps:
         raise MarkerError("a transcript with no `$ ` command")
     return steps

@@ -49,6 +49,7 @@ import ctypes
 import difflib
 import fcntl
 import os
+import pathlib
 import pty
 import re
 import secrets
@@ -101,6 +102,16 @@ def pytest_configure(config):
     # What a block leaves running when its processes end is re-parented to us, to be stopped.
     become_subreaper()
     config.notes_scratch = Scratch(config.rootpath)
+    # The tally knows every block from the start, from the texts named on the command line: with
+    # the blocks run by workers of their own (pytest -n), this process collects none itself.
+    for arg in config.args:
+        path = pathlib.Path(arg).resolve()
+        if path.suffix == ".md" and path.is_file():
+            for block in read_blocks(path.read_text()):
+                if block.kind == "figure" and not block.error:
+                    TALLY.figures += 1
+                else:
+                    TALLY.blocks[f"{path.relative_to(config.rootpath)}::{block.name}"] = block
 
 
 def pytest_unconfigure(config):
@@ -119,12 +130,8 @@ def pytest_collect_file(file_path, parent):
 class NotesFile(pytest.File):
     def collect(self):
         for block in read_blocks(self.path.read_text()):
-            if block.kind == "figure" and not block.error:
-                TALLY.figures += 1
-                continue
-            item = BlockItem.from_parent(self, name=block.name, block=block)
-            TALLY.blocks[item.nodeid] = block
-            yield item
+            if block.kind != "figure" or block.error:
+                yield BlockItem.from_parent(self, name=block.name, block=block)
 
 
 class BlockItem(pytest.Item):
@@ -378,6 +385,17 @@ def start_server(command, cwd, deadline):
     return server
 
 
+# What bash says of its background jobs: `[1]+  Terminated   ./part3/server > server.log`. A
+# reader's interactive shell prints it between prompts, whenever it notices; this script's shell,
+# as soon as it notices, in the middle of whatever a command prints. It is the shell's, not the
+# commands', and the text leaves it out.
+JOB_NEWS = re.compile(r"^\[\d+\][+-]? +(Running|Stopped|Done|Exit \d+|Terminated|Killed|Hangup|Interrupt)\b")
+
+
+def without_job_news(lines):
+    return [line for line in lines if not JOB_NEWS.match(line)]
+
+
 class Shell(Terminal):
     """Commands run in order in one bash shell, each one's output and exit status told apart by
     a line of our own that it cannot print (a random mark)."""
@@ -387,7 +405,9 @@ class Shell(Terminal):
         self.timed_out = False
         self.mark = f"check-notes-{secrets.token_hex(8)}"
         # Each command reads /dev/null, where a reader would type; the mark follows its output.
-        text = "".join(f"{{\n{command}\n}} </dev/null\nprintf '\\n{self.mark} %d\\n' $?\n"
+        # Job control on (set -m), as in a reader's terminal: a command started with `&` runs in a
+        # process group of its own, in the background, so that ps does not show it as foreground.
+        text = "set -m\n" + "".join(f"{{\n{command}\n}} </dev/null\nprintf '\\n{self.mark} %d\\n' $?\n"
                        for command in commands)
         # From a file, not `bash -c`: a `pgrep -f` in the text must not find the shell's own command line.
         with open(script, "w") as f:
@@ -407,11 +427,12 @@ class Shell(Terminal):
     def outputs(self):
         """[(status, lines)] of each command that finished."""
         pieces = self._pieces()
-        return [(int(pieces[i + 1]), trim(screen_lines(pieces[i]))) for i in range(0, len(pieces) - 1, 2)]
+        return [(int(pieces[i + 1]), trim(without_job_news(screen_lines(pieces[i]))))
+                for i in range(0, len(pieces) - 1, 2)]
 
     def rest(self):
         """What was printed after the last command that finished."""
-        return trim(screen_lines(self._pieces()[-1]))
+        return trim(without_job_news(screen_lines(self._pieces()[-1])))
 
     def why_ended(self):
         if self.timed_out:
