@@ -172,6 +172,24 @@ def wait_until(condition, timeout=10.0, interval=0.02):
         time.sleep(interval)
 
 
+def wait_until_reaped(pid, timeout=10.0, settle=3.0):
+    """Wait until process `pid` has no child left, not even a zombie. A server that reaps its
+    children does so within milliseconds of their end: a zombie still there `settle` seconds after
+    it was first seen will stay one, and the wait fails then, saying so, not at the timeout."""
+    deadline = time.monotonic() + timeout
+    first_seen = {}
+    while children := children_of(pid):
+        now = time.monotonic()
+        zombies = [child for child, state in children.items() if state == "Z"]
+        if any(now - first_seen.setdefault(child, now) > settle for child in zombies):
+            raise AssertionError(f"{len(zombies)} zombie child(ren) of the server, ended and not waited for "
+                                 f"{settle:g} s later: {some(zombies)}")
+        if now > deadline:
+            raise AssertionError(f"{len(children)} child process(es) of the server still there after {timeout:g} s: "
+                                 f"{some(children)}, {len(zombies)} of them zombies")
+        time.sleep(0.02)
+
+
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -204,7 +222,9 @@ class Server:
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline:
-                raise AssertionError(f"no {count} log lines like {pattern!r} in:\n{self.log()}")
+                readable = re.sub(r"\\([^\w\s])", r"\1", pattern)  # \( shown as (, \. as .: for a person
+                raise AssertionError(f"no {count} log line(s) like  {readable}  within {timeout:g} s; the "
+                                     f"log was:\n{self.log()}")
             time.sleep(0.02)
 
     def _read_output(self):
@@ -219,7 +239,8 @@ def start_server(stage, *args, preexec_fn=None, expect_listen=True, wrapper=(), 
     binary = os.path.join(ROOT, stage.binary)
     if not os.access(binary, os.X_OK):
         pytest.fail(f"{stage.binary} is not built: run `make test` (or `make all`) first")
-    process = subprocess.Popen([*wrapper, binary, "--port", "0", *args], cwd=ROOT, stdout=subprocess.PIPE,
+    command = [binary, "--port", "0", *args]
+    process = subprocess.Popen([*wrapper, *command], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=preexec_fn,
                                env={**os.environ, **(env or {})})
     server = Server(stage, args, process)
@@ -237,9 +258,14 @@ def start_server(stage, *args, preexec_fn=None, expect_listen=True, wrapper=(), 
         if process.poll() is not None:
             break
         time.sleep(0.01)
+    status = process.poll()
     process.kill()
     process.wait()
-    pytest.fail(f"{stage.binary} did not start listening:\n{server.log()}")
+    how = "printed no Serving line within 10 s" if status is None else f"exited with status {status}"
+    inside = binary.startswith(ROOT + os.sep)
+    shown = " ".join([os.path.relpath(binary, ROOT) if inside else binary, *command[1:]])
+    server._reader.join(timeout=5)
+    pytest.fail(f"`{shown}` did not start listening: it {how}, printing:\n{server.log()}")
 
 
 def stop_server(server):
@@ -253,9 +279,15 @@ def stop_server(server):
         problems.append(f"had already exited with status {already}")
     elif process.returncode not in (*clean, -signal.SIGKILL) and not problems:
         problems.append(f"exited with status {process.returncode} after SIGTERM")
+    problems += reap_orphans(server.stage)  # first: a child left running holds the log's pipe open
     server._reader.join(timeout=5)
-    problems += reap_orphans(server.stage)
     return problems
+
+
+def some(pids, shown=5):
+    """A list of pids to print: the first few."""
+    pids = sorted(pids)
+    return "[" + ", ".join(map(str, pids[:shown])) + (", ...]" if len(pids) > shown else "]")
 
 
 def reap_adopted(wait_for_live):
@@ -287,9 +319,11 @@ def reap_orphans(stage):
     children may still be finishing their work when SIGTERM ends their parent: they get 10 s."""
     orphans, live = reap_adopted(10 if stage.leaves_zombies else 0)
     if orphans and not stage.leaves_zombies:
-        return [f"left {len(orphans)} child process(es) behind: {sorted(orphans)}"]
+        zombies = sum(state == "Z" for state in orphans.values())
+        return [f"left {len(orphans)} child process(es) behind: {some(orphans)}"
+                + (f": {zombies} zombie(s), ended and never waited for" if zombies else "")]
     if live:
-        return [f"left {len(live)} live child process(es) behind: {sorted(live)}"]
+        return [f"left {len(live)} live child process(es) behind: {some(live)}"]
     return []
 
 

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from conftest import (ALL_STAGES, ROOT, children_of, connect, fd_count, parse_response, read_one_response,
-                      read_until_closed, request, start_server, stop_server, wait_until, zombie_children)
+                      read_until_closed, request, start_server, stop_server, wait_until, wait_until_reaped,
+                      zombie_children)
 from test_sockets import fetch_all_at_once, run_client
 
 BURST = 128
@@ -33,10 +34,11 @@ def burst_and_settle(server):
 def test_no_zombie_and_no_descriptor_left_after_bursts(stage, servers):
     server = servers(stage)
     assert request(server.port).status == 200
-    wait_until(lambda: not children_of(server.pid))
+    wait_until_reaped(server.pid)
     before = fd_count(server.pid)
     for _ in range(3):
-        assert burst_and_settle(server) == 0
+        zombies = burst_and_settle(server)
+        assert zombies == 0, f"{zombies} zombie children after a burst of {BURST} clients"
     assert not children_of(server.pid)
     assert fd_count(server.pid) == before
 
@@ -70,7 +72,7 @@ def test_a_child_ending_during_accept_interrupts_it_and_accept_is_restarted(stag
     for _ in range(3):
         assert request(server.port).status == 200
         # The child ends while the parent waits in accept(): SIGCHLD, EINTR, and accept again.
-        wait_until(lambda: not children_of(server.pid))
+        wait_until_reaped(server.pid)
     found = server.wait_for_log(r"accept: Interrupted system call; restarting it \(children reaped so far: (\d+)\)")
     assert int(found[-1].group(1)) >= 1
     assert request(server.port).status == 200
@@ -89,7 +91,7 @@ def test_delayed_children_end_while_new_clients_arrive_and_all_are_answered(stag
     for wave in waves:
         wave.join()
     assert [status for _, status in results] == [200] * 60
-    wait_until(lambda: not children_of(server.pid))  # all reaped: not even a zombie left
+    wait_until_reaped(server.pid)  # all reaped: not even a zombie left
 
 
 # ---- the clean stop --------------------------------------------------------------------------------
