@@ -11,6 +11,10 @@ Tests name the first stage they apply to, as one suite serves every chapter:
 
 or, where what they check is the same in every stage, a representative few:
 `@pytest.mark.stages(names=("part2", "part6"))` (an iterative stage and a forking one).
+
+Each of those tests also names the behaviour it checks, by which `make grade-N` grades a learner's
+own stage N (tests/grade/behaviours.py): `@pytest.mark.behaviour("hello")`, or
+`@pytest.mark.not_graded("why")` for one that checks no server of the learner's.
 """
 
 import os
@@ -18,6 +22,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +32,8 @@ import pytest
 from processes import become_subreaper, terminate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "grade"))
+from behaviours import BEHAVIOURS  # noqa: E402  (tests/grade is not a package)
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,30 @@ def stages_of(item):
     return [s for s in stages_from(first, marker.kwargs.get("last", 6)) if names is None or s.name in names]
 
 
+def behaviour_of(item):
+    marker = item.get_closest_marker("behaviour")
+    return marker.args[0] if marker else None
+
+
+def check_grading_marks(items):
+    """Every test that runs against a stage names its behaviour, or says why it grades nothing."""
+    problems = []
+    for item in items:
+        if not stages_of(item) or any(p.startswith(item.nodeid.split("[")[0] + ":") for p in problems):
+            continue
+        graded, not_graded = item.get_closest_marker("behaviour"), item.get_closest_marker("not_graded")
+        if (graded is None) == (not_graded is None):
+            problems.append(f"{item.nodeid.split('[')[0]}: mark it with exactly one of behaviour(NAME) and "
+                            f"not_graded(WHY)")
+        elif graded is not None and behaviour_of(item) not in BEHAVIOURS:
+            problems.append(f"{item.nodeid.split('[')[0]}: no behaviour {behaviour_of(item)!r} in "
+                            f"tests/grade/behaviours.py")
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
+
+
 def pytest_collection_modifyitems(config, items):
+    check_grading_marks(items)
     wanted = config.getoption("--stage")
     if wanted is None:
         return
@@ -84,6 +114,8 @@ def pytest_collection_modifyitems(config, items):
 def pytest_configure(config):
     config.addinivalue_line("markers", "stages(first, last=6, names=None): the stages a test applies to "
                                        "(names: only those of these names)")
+    config.addinivalue_line("markers", "behaviour(name): the behaviour of tests/grade/behaviours.py it checks")
+    config.addinivalue_line("markers", "not_graded(why): a test of a stage that grades no learner's server")
     # A child our servers leave behind when they exit comes to us, so that teardown sees (and reaps) it.
     become_subreaper()
 

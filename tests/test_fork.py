@@ -34,6 +34,7 @@ DELAY = 0.3  # --delay for the two tests below: each connection is held this lon
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("concurrent")
 def test_eight_clients_at_once_all_end_after_about_one_delay(stage, servers):
     server = servers(stage, "--delay", str(DELAY))
     results = fetch_all_at_once(server.port, 8)
@@ -44,6 +45,7 @@ def test_eight_clients_at_once_all_end_after_about_one_delay(stage, servers):
 
 
 @pytest.mark.stages(names=("part3",))
+@pytest.mark.behaviour("iterative_delay")
 def test_the_iterative_server_ends_the_same_clients_one_delay_after_another(servers):
     iterative = servers(next(s for s in ALL_STAGES if s.name == "part3"), "--delay", str(DELAY))
     results = fetch_all_at_once(iterative.port, 8)
@@ -53,6 +55,7 @@ def test_the_iterative_server_ends_the_same_clients_one_delay_after_another(serv
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("child_per_connection")
 def test_each_connection_is_served_by_a_child_of_the_server(stage, servers):
     server = servers(stage)
     children = []
@@ -66,6 +69,7 @@ def test_each_connection_is_served_by_a_child_of_the_server(stage, servers):
 
 
 @pytest.mark.stages(first=5, last=5)
+@pytest.mark.behaviour("zombies_pile_up")
 def test_every_child_stays_a_zombie_since_nobody_waits_for_it(stage, servers):
     server = servers(stage)
     pids = []
@@ -82,6 +86,7 @@ def test_every_child_stays_a_zombie_since_nobody_waits_for_it(stage, servers):
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("who_closes_what")
 def test_fds_is_served_by_a_child_holding_only_the_client_socket(stage, servers):
     server = servers(stage)
     sock, page = fds_page(server.port)
@@ -95,6 +100,7 @@ def test_fds_is_served_by_a_child_holding_only_the_client_socket(stage, servers)
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("who_closes_what")
 def test_the_parent_keeps_only_the_listening_socket(stage, servers):
     server = servers(stage)
     before = fd_count(server.pid)
@@ -106,6 +112,7 @@ def test_the_parent_keeps_only_the_listening_socket(stage, servers):
 # ---- the demonstrations --------------------------------------------------------------------------
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("parent_keeps_client")
 def test_a_parent_that_keeps_its_copy_leaves_clients_without_an_end(stage):
     server = start_server(stage, "--parent-keeps-client")
     try:
@@ -128,6 +135,7 @@ def test_a_parent_that_keeps_its_copy_leaves_clients_without_an_end(stage):
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("parent_keeps_client")
 def test_without_content_length_and_with_the_parent_keeping_its_copy_curl_itself_hangs(stage, servers):
     # Without Content-Length the body ends only where the connection does (RFC 9112 6.3, rule 8),
     # as LSBAWS's servers answered. Then a parent that keeps its copy of the client socket leaves
@@ -151,6 +159,7 @@ def _low_nofile():
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("parent_keeps_client")
 def test_out_of_descriptors_the_server_backs_off_and_recovers(stage, servers):
     server = servers(stage, "--parent-keeps-client", preexec_fn=_low_nofile)
     # Leak descriptors until accept() has none left to give.
@@ -176,6 +185,7 @@ def test_out_of_descriptors_the_server_backs_off_and_recovers(stage, servers):
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("child_keeps_listener")
 def test_a_child_keeping_the_listener_keeps_the_port_open_after_the_parent_is_gone(stage):
     server = start_server(stage, "--child-keeps-listener", "--delay", "1.5")
     sock = connect(server.port)
@@ -209,6 +219,7 @@ def _run_as_nobody_with_few_processes():
 
 
 @pytest.mark.stages(first=5, last=5)
+@pytest.mark.behaviour("zombies_pile_up")
 def test_zombies_fill_the_process_table_and_fork_fails_with_503(stage, servers):
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv(1) to run the server as an ordinary user")

@@ -65,6 +65,7 @@ def check_answer(case, data, trouble):
 
 
 @pytest.mark.stages(first=1)  # the parser's corpus: whichever stage is being worked on
+@pytest.mark.not_graded("checks the corpus itself")
 def test_the_corpus_is_large_and_every_case_cites_its_rule():
     assert len(CASES) >= 60
     for case in CASES:
@@ -72,6 +73,7 @@ def test_the_corpus_is_large_and_every_case_cites_its_rule():
 
 
 @pytest.mark.parametrize("topic", TOPICS)
+@pytest.mark.behaviour("hostile_corpus")
 def test_hostile_corpus(stage, servers, topic):
     server = servers(stage)
     failures = []

@@ -19,6 +19,7 @@ def rss_kib(pid):
 
 
 @pytest.mark.stages(names=("part6",))
+@pytest.mark.behaviour("no_zombies")
 def test_soak_the_final_server(servers):
     total = int(os.environ.get("SOAK_REQUESTS", "1000"))
     per_client = max(1, total // CONCURRENCY)
