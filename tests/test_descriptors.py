@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import connect, fd_count, read_one_response, request, start_server, stop_server
+from conftest import connect, fd_count, read_one_response, request, start_server, stop_started_server
 
 
 def fds_page(port):
@@ -92,7 +92,7 @@ def test_without_proc_the_table_says_so_and_the_server_goes_on(stage):
         assert "cannot read /proc/self/fd: No such file or directory (is /proc mounted?)" in page
         assert request(server.port).status == 200
     finally:
-        problems = stop_server(server)
+        problems = stop_started_server(server)
     if os.environ.get("SANITIZE") == "1" and stage.handles_stop:
         # Built with sanitizers, a server that exits (rather than dying of SIGTERM) checks itself
         # for leaks, and LeakSanitizer reads /proc to do it: that check fails (status 1) after the

@@ -1,8 +1,10 @@
 """The exercises (make exercise-N, make grade-N), as far as a few seconds can check them: every
-behaviour a stage is graded on is checked by a test and explained in NOTES.md."""
+behaviour a stage is graded on is checked by a test and explained in NOTES.md, and grading stage N
+runs the graded tests of the learner's stage N and nothing else."""
 
 import os
 import re
+import subprocess
 import sys
 
 from conftest import ROOT
@@ -40,3 +42,19 @@ def test_every_behaviour_is_checked_by_a_test():
             with open(os.path.join(ROOT, "tests", entry)) as f:
                 marked |= set(re.findall(r'mark\.behaviour\("(\w+)"\)', f.read()))
     assert marked | set(UNIT_TESTED) == set(BEHAVIOURS)
+
+
+def test_grading_runs_the_graded_tests_of_the_learners_stage_and_nothing_else():
+    listed = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                             "--stage", "3", "--server-binary", "mine/part3/server", "tests"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    tests = [line for line in listed.stdout.splitlines() if "::" in line]
+    assert len(tests) > 50, listed.stdout + listed.stderr
+    for test in tests:
+        parameters = re.search(r"\[(.*)\]$", test)
+        assert parameters is None or re.match(r"part3(-|$)(?!asio)", parameters.group(1)), test
+    named = {test.split("::")[1].split("[")[0] for test in tests}
+    assert "test_the_socket_pair_logged_is_the_one_the_client_sees" in named  # stage 3's own
+    assert "test_hello_over_a_raw_socket" in named                            # and what it keeps
+    assert "test_the_load_client_counts_refused_connections" not in named    # not_graded: no server
+    assert not any(name.startswith("test_every_disagreement") for name in named)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import (ALL_STAGES, NO_LEAK_CHECK, Stage, children_of, connect, cpu_seconds, fd_count,
-                      read_one_response, request, start_server, stop_server, wait_until, zombie_children)
+                      read_one_response, request, start_server, stop_started_server, wait_until, zombie_children)
 from test_descriptors import fds_page, table_rows
 from test_sockets import fetch_all_at_once
 
@@ -128,7 +128,7 @@ def test_a_parent_that_keeps_its_copy_leaves_clients_without_an_end(stage):
         assert fd_count(server.pid) == before + 5
         server.wait_for_log(r"keeps descriptor \d+ open \(--parent-keeps-client\)", count=5)
     finally:
-        assert stop_server(server) == []
+        assert stop_started_server(server) == []
     for sock in held:  # the parent is gone: its copies are closed, the connections end
         assert sock.recv(1) == b""
         sock.close()
@@ -206,7 +206,7 @@ def test_a_child_keeping_the_listener_keeps_the_port_open_after_the_parent_is_go
     sock.close()
     # The child, orphaned (and re-parented to the test), ends after its delay, and the port with it.
     wait_until(lambda: children_of(os.getpid()).get(child) in (None, "Z"), timeout=10)
-    problems = stop_server(server)
+    problems = stop_started_server(server)
     assert problems[0] == "had already exited with status -9"
     orphan = f"left 1 child process(es) behind: [{child}]: 1 zombie(s), ended and never waited for"
     assert problems[1:] in ([], [orphan])  # the orphan made here, ended since

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import connect, parse_response, request
+from conftest import connect, parse_response, request, show_in_report
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus"))
 from corpus_cases import all_cases  # noqa: E402  (tests/corpus is not a package)
@@ -80,6 +80,8 @@ def test_hostile_corpus(stage, servers, topic):
     for case in (c for c in CASES if c.topic == topic):
         problem = check_answer(case, *send_case(server.port, case.raw))
         if problem:
+            if not failures:
+                show_in_report()  # the first case that failed, not the GET /hello that follows it
             failures.append(f"{case.name}: {problem}")
         try:
             alive = request(server.port).status == 200
