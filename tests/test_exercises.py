@@ -1,6 +1,7 @@
 """The exercises (make exercise-N, make grade-N), as far as a few seconds can check them: every
-behaviour a stage is graded on is checked by a test and explained in NOTES.md, and grading stage N
-runs the graded tests of the learner's stage N and nothing else."""
+behaviour a stage is graded on is checked by a test and explained in NOTES.md, grading stage N runs
+the graded tests of the learner's stage N and nothing else, and Part 1's starting point is the parser
+less its two line parsers, and compiles."""
 
 import os
 import re
@@ -11,6 +12,7 @@ from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "grade"))
 from behaviours import BEHAVIOURS, UNIT_TESTED  # noqa: E402  (tests/grade is not a package)
+from exercise import CUT, PARSER, parser_stub  # noqa: E402
 
 
 def notes_chapters():
@@ -42,6 +44,30 @@ def test_every_behaviour_is_checked_by_a_test():
             with open(os.path.join(ROOT, "tests", entry)) as f:
                 marked |= set(re.findall(r'mark\.behaviour\("(\w+)"\)', f.read()))
     assert marked | set(UNIT_TESTED) == set(BEHAVIOURS)
+
+
+def test_part_1_starts_from_the_parser_without_its_two_line_parsers_and_compiles(tmp_path):
+    with open(os.path.join(ROOT, PARSER)) as f:
+        original = f.read()
+    stub = parser_stub("mine/part1")
+
+    def without_the_two(text):
+        for name in CUT:
+            text, found = re.subn(rf"^void RequestParser::{name}\(.*?^}}$", name, text, flags=re.M | re.S)
+            assert found == 1, name
+        return text
+
+    # Everything of the original is there, after a word to the learner and a pragma, but the two
+    # functions, each now a TODO that refuses the request.
+    assert stub.count("// TODO (exercise 1)") == 2 and stub.count("fail(501, \"TODO: ") == 2
+    after_the_word = stub[stub.index(original.splitlines()[0]):]
+    pragma = '#pragma GCC diagnostic ignored "-Wunused-function"\n'
+    assert without_the_two(after_the_word).replace(pragma, "", 1) == without_the_two(original)
+    path = tmp_path / "http_request.cpp"
+    path.write_text(stub)
+    compiled = subprocess.run([os.environ.get("CXX", "g++"), "-std=c++20", "-Wall", "-Wextra", "-Werror",
+                               "-I", ROOT, "-fsyntax-only", str(path)], capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr
 
 
 def test_grading_runs_the_graded_tests_of_the_learners_stage_and_nothing_else():
