@@ -5,6 +5,7 @@
 #   make test            unit tests (doctest) and black-box tests (pytest), installing what they need
 #   make test-part3      only what stage 3 uses and does: its modules' unit tests, its black-box tests
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UndefinedBehaviorSanitizer
+#   make test-grader     check make grade-N: the course's stages pass, the exercises' starts fail
 #   make check-notes     run the commands NOTES.md shows and compare their output with the text
 #   make deps            install what the tests and the experiments use, and the optional tools
 #   make fuzz            fuzz the parser and the environ with libFuzzer (FUZZ_SECONDS=60)
@@ -325,7 +326,7 @@ site-test: site
 #   make grade-N      build mine/partN/server as stage N is built (Part 1 with mine/part1's parser in
 #                     the place of common/'s) and run the tests of stage N against it, behaviour by
 #                     behaviour (tests/grade/). Exit status 0 when every required behaviour passes.
-# MINE=DIR, a folder inside the project, works elsewhere than mine/.
+# MINE=DIR, a folder inside the project, works elsewhere than mine/ (make test-grader does).
 MINE ?= mine
 ifneq ($(filter /% ..%,$(MINE)),)
   $(error MINE=$(MINE): the learner's folder must be inside the project, such as mine)
@@ -358,6 +359,13 @@ $(GRADES): grade-%: test-deps
 	@$(MAKE) -s --no-print-directory all $(TEST_APPS) $(MINE)/part$*/server $(if $(filter 1,$*),$(MINE_PARSER_TESTS))
 	@$(PYTHON) tests/grade/grade.py --stage $* --server-binary $(MINE)/part$*/server \
 	  $(if $(filter 1,$*),--parser-tests $(MINE_PARSER_TESTS))
+
+# The grader graded: make grade-N passes the course's own stages and fails the starting points of
+# make exercise-N, with readable reasons (tests/grade/test_grader.py, in build/grader-check/).
+.PHONY: test-grader
+test-grader: test-deps
+	$(MAKE) all $(TEST_APPS)
+	$(PYTHON) -m pytest -s tests/grade/test_grader.py
 
 # ---- editors ------------------------------------------------------------------------------------
 compile_commands.json:

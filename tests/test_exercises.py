@@ -1,7 +1,8 @@
 """The exercises (make exercise-N, make grade-N), as far as a few seconds can check them: every
 behaviour a stage is graded on is checked by a test and explained in NOTES.md, grading stage N runs
 the graded tests of the learner's stage N and nothing else, and Part 1's starting point is the parser
-less its two line parsers, and compiles."""
+less its two line parsers, and compiles. make test-grader grades the course's stages and the
+starting points themselves (tests/grade/test_grader.py)."""
 
 import os
 import re
