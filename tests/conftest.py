@@ -17,8 +17,8 @@ own stage N (tests/grade/behaviours.py): `@pytest.mark.behaviour("hello")`, or
 `@pytest.mark.not_graded("why")` for one that checks no server of the learner's.
 """
 
+import ast
 import dataclasses
-import io
 import json
 import os
 import re
@@ -26,9 +26,9 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
-import tokenize
 from dataclasses import dataclass, field
 
 import pytest
@@ -201,12 +201,19 @@ def failure_message(excinfo):
     return "error", f"{excinfo.typename}: {excinfo.value}"
 
 
-def without_comments(source):
+def checked(statement):
+    """What a statement of a test checks, on one line: an assert without its message, another
+    statement (a call that failed inside) without its comments."""
+    source = textwrap.dedent(statement)
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return source
-    return tokenize.untokenize(t for t in tokens if t.type != tokenize.COMMENT)
+        node = ast.parse(source).body[0]
+    except (SyntaxError, IndexError):
+        return " ".join(source.split())
+    if isinstance(node, ast.Assert):
+        source = "assert " + ast.get_source_segment(source, node.test)
+    else:
+        source = ast.get_source_segment(source, node)
+    return " ".join(source.split())
 
 
 def failure_place(item, excinfo):
@@ -214,8 +221,7 @@ def failure_place(item, excinfo):
     entries = [entry for entry in excinfo.traceback if str(entry.path) == str(item.path)]
     if not entries:
         return f"{os.path.relpath(str(item.path), ROOT)}:{item.location[1] + 1}", ""
-    statement = " ".join(without_comments(str(entries[-1].statement)).split())  # on one line
-    return f"{os.path.relpath(str(item.path), ROOT)}:{entries[-1].lineno + 1}", statement
+    return f"{os.path.relpath(str(item.path), ROOT)}:{entries[-1].lineno + 1}", checked(str(entries[-1].statement))
 
 
 def exchange_to_report():
@@ -326,6 +332,24 @@ def wait_until(condition, timeout=10.0, interval=0.02):
         time.sleep(interval)
 
 
+def as_example(pattern):
+    """A regular expression of a log line as a person reads it: a number as N, groups, anchors and
+    repetitions left out, escaped characters as themselves. "child (\\d+) \\(parent" is "child N (parent"."""
+    classes = {"d": "N", "s": " ", "S": "...", "n": ""}
+    out, i = [], 0
+    while i < len(pattern):
+        c, after = pattern[i], pattern[i + 1:i + 2]
+        if c == "\\":
+            out.append(classes.get(after, after))
+            i += 1
+        elif c == "{":  # a repetition count, {3}
+            i = pattern.index("}", i)
+        elif c not in "()^$+*?":
+            out.append("..." if c == "." else c)
+        i += 1
+    return "".join(out)
+
+
 def wait_until_reaped(pid, timeout=10.0, settle=3.0):
     """Wait until process `pid` has no child left, not even a zombie. A server that reaps its
     children does so within milliseconds of their end: a zombie still there `settle` seconds after
@@ -376,9 +400,9 @@ class Server:
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline:
-                readable = re.sub(r"\\([^\w\s])", r"\1", pattern)  # \( shown as (, \. as .: for a person
-                raise AssertionError(f"no {count} log line(s) like  {readable}  within {timeout:g} s; the "
-                                     f"log was:\n{self.log()}")
+                wanted = "no log line" if count == 1 else f"{len(found)} log lines, not {count},"
+                raise AssertionError(f"{wanted} like  {as_example(pattern)}  within {timeout:g} s; the log "
+                                     f"was:\n{self.log()}")
             time.sleep(0.02)
 
     def _read_output(self):
