@@ -158,7 +158,9 @@ def show_received(exchange):
 
 def message_lines(message, first_width=WIDTH):
     """A failure's message as a few lines: pytest's explanations (+ where ..., a diff) and bare
-    `assert False` left out, the first line wrapped, the others cut, a long log counted."""
+    `assert False` left out, the first line wrapped, the others cut, a long output counted. Of a
+    server's log, the last lines are shown: the ones about the request."""
+    message, _, log = message.partition("the log was:\n")
     kept = []
     for line in message.strip().splitlines():
         stripped = line.strip()
@@ -168,10 +170,15 @@ def message_lines(message, first_width=WIDTH):
         kept.append(line.rstrip())
     if not kept:
         return []
-    lines = textwrap.wrap(kept[0], first_width, break_on_hyphens=False) + [shorten(line) for line in kept[1:]]
+    lines = textwrap.wrap(kept[0] + (" the log was:" if log else ""), first_width, break_on_hyphens=False)
+    lines += [shorten(line) for line in kept[1:]]
     if len(lines) > MAX_LINES:
         lines = lines[:MAX_LINES] + [f"... ({len(lines) - MAX_LINES} more lines in grade.log)"]
-    return lines
+    log_lines = [shorten(line) for line in log.splitlines() if line.strip()]
+    if len(log_lines) > MAX_LINES - 1:
+        lines.append(f"... ({len(log_lines) - MAX_LINES + 1} lines before these in grade.log)")
+        log_lines = log_lines[-(MAX_LINES - 1):]
+    return lines + log_lines
 
 
 def detail(label, lines, indent=10):
