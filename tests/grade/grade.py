@@ -25,7 +25,8 @@ from behaviours import BEHAVIOURS, UNIT_TESTED
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NOTES = os.path.join(ROOT, "NOTES.md")
-WIDTH = 100      # the longest line of a detail
+WIDTH = 100      # the longest line of the report
+TEXT = WIDTH - 23  # of a detail, after its label
 MAX_LINES = 4    # lines of a message or a log shown, the rest counted
 SHOWN_RULES = 4  # failing doctest cases shown
 
@@ -122,7 +123,7 @@ def where_to_reread(behaviour, stage):
     return f'NOTES.md, {chapter}, "{section}"' if section else f"NOTES.md, {chapter}"
 
 
-def shorten(text, width=WIDTH):
+def shorten(text, width=TEXT):
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
@@ -135,7 +136,7 @@ def show_bytes(data):
 
 
 def show_sent(sent):
-    shown = shorten(show_bytes(sent))
+    shown = shorten(show_bytes(sent), TEXT - 14)
     return shown + (f"  ({len(sent)} bytes)" if len(shown) < len(show_bytes(sent)) else "")
 
 
@@ -148,7 +149,8 @@ def show_received(exchange):
                  "": "nothing yet (the test had not read an answer)"}.get(ended, f"nothing: {ended}")]
     head, blank, body = received.partition("\r\n\r\n")
     if received.startswith("HTTP/") and blank:
-        shown = [head.split("\r\n")[0]] + ([shorten(f'body: "{show_bytes(body)}"')] if body else [])
+        body_lines = textwrap.wrap(f'body: "{show_bytes(body)}"', TEXT, max_lines=2, placeholder=' ..."')
+        shown = [head.split("\r\n")[0]] + (body_lines if body else [])
     else:
         shown = [shorten(show_bytes(received))]
     if ended.startswith("nothing more"):
@@ -156,7 +158,7 @@ def show_received(exchange):
     return shown
 
 
-def message_lines(message, first_width=WIDTH):
+def message_lines(message):
     """A failure's message as a few lines: pytest's explanations (+ where ..., a diff) and bare
     `assert False` left out, the first line wrapped, the others cut, a long output counted. Of a
     server's log, the last lines are shown: the ones about the request."""
@@ -170,7 +172,7 @@ def message_lines(message, first_width=WIDTH):
         kept.append(line.rstrip())
     if not kept:
         return []
-    lines = textwrap.wrap(kept[0] + (" the log was:" if log else ""), first_width, break_on_hyphens=False)
+    lines = textwrap.wrap(kept[0] + (" the log was:" if log else ""), TEXT, break_on_hyphens=False)
     lines += [shorten(line) for line in kept[1:]]
     if len(lines) > MAX_LINES:
         lines = lines[:MAX_LINES] + [f"... ({len(lines) - MAX_LINES} more lines in grade.log)"]
@@ -212,7 +214,8 @@ def describe_test_failure(failed, count):
         out += detail("error" if first.get("kind") == "error" else "problem", message or ["(no message)"])
     test = first["test"].split("::")[-1]
     more = f"; {len(failed) - 1} more of its {count} tests fail too" if len(failed) > 1 else ""
-    out += detail("test", textwrap.wrap(f"{first.get('where', '')}  {test}{more}", WIDTH, break_on_hyphens=False))
+    out += detail("test", textwrap.wrap(f"{first.get('where', '')}  {test}{more}", TEXT, break_on_hyphens=False,
+                                        break_long_words=False))
     return out
 
 
@@ -225,17 +228,18 @@ def describe_parser_failure(cases):
     for case in failed[:SHOWN_RULES]:
         out.append(f"            {shorten(case['name'], WIDTH - 24)}   (line {case['where'].split(':')[-1]})")
         checks = list(dict.fromkeys(case["checks"]))  # a check in a loop fails once per turn
-        out += [f"              {shorten(check, WIDTH - 4)}" for check in checks[:2]]
+        out += [f"              {shorten(check, WIDTH - 14)}" for check in checks[:2]]
     if len(failed) > SHOWN_RULES:
         out.append(f"            ... and {len(failed) - SHOWN_RULES} more")
     return out
 
 
-def report(stage, binary, states, parser_binary):
+def report(stage, binary, states, parser_binary, log_path):
     """The learner's text, and whether every required behaviour passed."""
     shown_binary = os.path.relpath(binary, ROOT) if binary.startswith(ROOT + os.sep) else binary
     topic = chapter_heading(stage).split(": ", 1)[-1].split(" (")[0]
-    lines = [f"{shown_binary} as stage {stage} of the course, {topic}", ""]
+    lines = [f"{shown_binary} as stage {stage} of the course, {topic}",
+             f"(pytest's own report, tracebacks and all: {os.path.relpath(log_path, ROOT)})", ""]
     counts = {}
     for optional in (False, True):
         chosen = {name: state for name, state in states.items() if BEHAVIOURS[name].optional == optional}
@@ -278,8 +282,7 @@ def main():
     args = parser.parse_args()
     binary = os.path.abspath(args.server_binary)
     log_path = os.path.join(os.path.dirname(binary), "grade.log")
-    print(f"Running the tests of stage {args.stage} against {args.server_binary} (pytest's own output: "
-          f"{os.path.relpath(log_path)}) ...", flush=True)
+    print(f"Running the tests of stage {args.stage} against {args.server_binary} ...", flush=True)
 
     parser_cases = run_parser_tests(os.path.abspath(args.parser_tests)) if args.parser_tests else None
     tests = run_pytest(args.stage, binary, log_path)
@@ -287,7 +290,7 @@ def main():
         print(f"The tests could not be run: see {os.path.relpath(log_path)}")
         return 2
     text, all_required_pass = report(args.stage, binary, behaviour_results(tests, parser_cases),
-                                     args.parser_tests and os.path.abspath(args.parser_tests))
+                                     args.parser_tests and os.path.abspath(args.parser_tests), log_path)
     print(text)
     return 0 if all_required_pass else 1
 
