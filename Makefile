@@ -326,6 +326,7 @@ site-test: site
 #   make grade-N      build mine/partN/server as stage N is built (Part 1 with mine/part1's parser in
 #                     the place of common/'s) and run the tests of stage N against it, behaviour by
 #                     behaviour (tests/grade/). Exit status 0 when every required behaviour passes.
+#                     ONLY="socket_pair ..." grades those behaviours only (tests/grade/behaviours.py).
 # MINE=DIR, a folder inside the project, works elsewhere than mine/ (make test-grader does).
 MINE ?= mine
 ifneq ($(filter /% ..%,$(MINE)),)
@@ -358,7 +359,7 @@ $(GRADES): grade-%: test-deps
 	  { echo "$$f is not there: make exercise-$*$(if $(filter-out mine,$(MINE)), MINE=$(MINE)) starts it"; exit 2; }; done
 	@$(MAKE) -s --no-print-directory all $(TEST_APPS) $(MINE)/part$*/server $(if $(filter 1,$*),$(MINE_PARSER_TESTS))
 	@$(PYTHON) tests/grade/grade.py --stage $* --server-binary $(MINE)/part$*/server \
-	  $(if $(filter 1,$*),--parser-tests $(MINE_PARSER_TESTS))
+	  $(if $(filter 1,$*),--parser-tests $(MINE_PARSER_TESTS)) $(if $(ONLY),--only $(ONLY))
 
 # The grader graded: make grade-N passes the course's own stages and fails the starting points of
 # make exercise-N, with readable reasons (tests/grade/test_grader.py, in build/grader-check/).

@@ -73,6 +73,8 @@ def pytest_addoption(parser):
                           "against it (make grade-N)")
     parser.addoption("--grade-json", metavar="FILE",
                      help="with --server-binary: write each test's behaviour and outcome to FILE")
+    parser.addoption("--grade-only", metavar="NAME,...",
+                     help="with --server-binary: only the tests of these behaviours (tests/grade/behaviours.py)")
 
 
 # The stage being graded (make grade-N): stage N's Stage with the learner's binary, else None.
@@ -120,7 +122,9 @@ def pytest_collection_modifyitems(config, items):
     if wanted is None:
         return
     if GRADED is not None:  # the learner's stage only: not another program of the same stage (asio)
-        keep = [item for item in items if behaviour_of(item) and GRADED in stages_of(item)]
+        only = config.getoption("--grade-only")
+        keep = [item for item in items if behaviour_of(item) and GRADED in stages_of(item)
+                and (not only or behaviour_of(item) in only.split(","))]
     else:
         keep = [item for item in items if any(s.number == wanted for s in stages_of(item))]
     config.hook.pytest_deselected(items=[item for item in items if item not in keep])

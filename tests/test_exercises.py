@@ -71,12 +71,17 @@ def test_part_1_starts_from_the_parser_without_its_two_line_parsers_and_compiles
     assert compiled.returncode == 0, compiled.stderr
 
 
-def test_grading_runs_the_graded_tests_of_the_learners_stage_and_nothing_else():
+def graded_tests(*options):
+    """The ids of the tests `pytest --stage 3 --server-binary ... OPTIONS` would run."""
     listed = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                             "--stage", "3", "--server-binary", "mine/part3/server", "tests"],
+                             "--stage", "3", "--server-binary", "mine/part3/server", *options, "tests"],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
-    tests = [line for line in listed.stdout.splitlines() if "::" in line]
-    assert len(tests) > 50, listed.stdout + listed.stderr
+    return [line for line in listed.stdout.splitlines() if "::" in line], listed.stdout + listed.stderr
+
+
+def test_grading_runs_the_graded_tests_of_the_learners_stage_and_nothing_else():
+    tests, listed = graded_tests()
+    assert len(tests) > 50, listed
     for test in tests:
         parameters = re.search(r"\[(.*)\]$", test)
         assert parameters is None or re.match(r"part3(-|$)(?!asio)", parameters.group(1)), test
@@ -85,3 +90,10 @@ def test_grading_runs_the_graded_tests_of_the_learners_stage_and_nothing_else():
     assert "test_hello_over_a_raw_socket" in named                            # and what it keeps
     assert "test_the_load_client_counts_refused_connections" not in named    # not_graded: no server
     assert not any(name.startswith("test_every_disagreement") for name in named)
+
+
+def test_grading_only_some_behaviours_runs_their_tests_alone():
+    tests, listed = graded_tests("--grade-only", "socket_pair,hello")
+    assert {test.split("::")[1].split("[")[0] for test in tests} == {
+        "test_the_socket_pair_logged_is_the_one_the_client_sees", "test_hello_over_a_raw_socket",
+        "test_hello_with_http_client", "test_a_request_in_many_small_pieces"}, listed

@@ -1,12 +1,13 @@
 """Grade a learner's own stage N (make grade-N): run the course's tests of stage N against their
 server, and say, behaviour by behaviour, what it does and what it does not do yet.
 
-    grade.py --stage N --server-binary mine/partN/server [--parser-tests BINARY]
+    grade.py --stage N --server-binary mine/partN/server [--parser-tests BINARY] [--only NAME ...]
 
 The black-box tests run as `pytest --stage N --server-binary PATH` (tests/conftest.py), which
 writes each test's behaviour and outcome to a JSON file; Part 1 also runs the parser's doctest
 cases (--parser-tests: tests/unit/test_http_request.cpp built with the learner's parser). pytest's
-own output goes to grade.log beside the server. Exit status: 0 when every required behaviour
+own output goes to grade.log beside the server. --only grades the behaviours named (as in
+tests/grade/behaviours.py), to work on one. Exit status: 0 when every required behaviour graded
 passes, 1 when one does not, 2 when the tests could not be run.
 """
 
@@ -33,17 +34,19 @@ SHOWN_RULES = 4  # failing doctest cases shown
 
 # ---- running the tests -------------------------------------------------------------------------------
 
-def run_pytest(stage, binary, log_path):
-    """Run the graded tests of `stage` against `binary`; returns their results, or None (see the log)."""
+def run_pytest(stage, binary, log_path, only):
+    """Run the graded tests of `stage` against `binary` (of the behaviours `only`, if given); returns
+    their results, or None (see the log)."""
     workers = os.environ.get("PYTEST_WORKERS", "4")
     with tempfile.TemporaryDirectory() as scratch:
         results = os.path.join(scratch, "results.json")
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--tb=short",
-                   "-n", workers, "--stage", str(stage), "--server-binary", binary, "--grade-json", results, "tests"]
+                   "-n", workers, "--stage", str(stage), "--server-binary", binary, "--grade-json", results,
+                   *(["--grade-only", ",".join(only)] if only else []), "tests"]
         with open(log_path, "w") as log:
             status = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL).returncode
-        if status not in (0, 1) or not os.path.exists(results):  # 0: all passed, 1: some failed
+        if status not in (0, 1, 5) or not os.path.exists(results):  # all passed, some failed, none chosen
             return None
         with open(results) as f:
             return json.load(f)["tests"]
@@ -234,12 +237,14 @@ def describe_parser_failure(cases):
     return out
 
 
-def report(stage, binary, states, parser_binary, log_path):
+def report(stage, binary, states, parser_binary, log_path, only):
     """The learner's text, and whether every required behaviour passed."""
     shown_binary = os.path.relpath(binary, ROOT) if binary.startswith(ROOT + os.sep) else binary
     topic = chapter_heading(stage).split(": ", 1)[-1].split(" (")[0]
     lines = [f"{shown_binary} as stage {stage} of the course, {topic}",
              f"(pytest's own report, tracebacks and all: {os.path.relpath(log_path, ROOT)})", ""]
+    if only:
+        lines[-1:-1] = [f"Only {', '.join(only)}, as asked."]
     counts = {}
     for optional in (False, True):
         chosen = {name: state for name, state in states.items() if BEHAVIOURS[name].optional == optional}
@@ -267,7 +272,7 @@ def report(stage, binary, states, parser_binary, log_path):
         counts[optional] = (checked.count("passed"), len(checked))
         lines.append("")
     passed, total = counts.get(False, (0, 0))
-    summary = f"stage {stage}: {passed} of {total} behaviours pass"
+    summary = f"stage {stage}: {passed} of {total} behaviours {'asked for ' if only else ''}pass"
     if True in counts:
         summary += " (optional: {} of {})".format(*counts[True])
     lines.append(summary)
@@ -279,18 +284,29 @@ def main():
     parser.add_argument("--stage", type=int, choices=range(1, 7), required=True)
     parser.add_argument("--server-binary", required=True, help="the learner's server, as stage N")
     parser.add_argument("--parser-tests", help="the parser's doctest cases, built with the learner's parser")
+    parser.add_argument("--only", nargs="*", default=[], metavar="NAME",
+                        help="grade these behaviours only: " + " ".join(BEHAVIOURS))
     args = parser.parse_args()
+    only = [name for word in args.only for name in word.replace(",", " ").split()]
+    unknown = [name for name in only if name not in BEHAVIOURS]
+    if unknown:
+        parser.error(f"no behaviour {', '.join(unknown)}; they are: {' '.join(BEHAVIOURS)}")
     binary = os.path.abspath(args.server_binary)
     log_path = os.path.join(os.path.dirname(binary), "grade.log")
     print(f"Running the tests of stage {args.stage} against {args.server_binary} ...", flush=True)
 
-    parser_cases = run_parser_tests(os.path.abspath(args.parser_tests)) if args.parser_tests else None
-    tests = run_pytest(args.stage, binary, log_path)
+    wanted = args.parser_tests and (not only or "parser_rules" in only)
+    parser_cases = run_parser_tests(os.path.abspath(args.parser_tests)) if wanted else None
+    tests = run_pytest(args.stage, binary, log_path, only)
     if tests is None:
         print(f"The tests could not be run: see {os.path.relpath(log_path)}")
         return 2
-    text, all_required_pass = report(args.stage, binary, behaviour_results(tests, parser_cases),
-                                     args.parser_tests and os.path.abspath(args.parser_tests), log_path)
+    states = behaviour_results(tests, parser_cases)
+    if not states:
+        print(f"None of {', '.join(only)} is graded at stage {args.stage}.")
+        return 2
+    text, all_required_pass = report(args.stage, binary, states,
+                                     args.parser_tests and os.path.abspath(args.parser_tests), log_path, only)
     print(text)
     return 0 if all_required_pass else 1
 
