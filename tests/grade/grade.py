@@ -238,7 +238,8 @@ def describe_parser_failure(cases):
 
 
 def report(stage, binary, states, parser_binary, log_path, only):
-    """The learner's text, and whether every required behaviour passed."""
+    """The learner's text, and whether every required behaviour graded passed (and one at least was
+    checked: behaviours all skipped pass no grade)."""
     shown_binary = os.path.relpath(binary, ROOT) if binary.startswith(ROOT + os.sep) else binary
     topic = chapter_heading(stage).split(": ", 1)[-1].split(" (")[0]
     lines = [f"{shown_binary} as stage {stage} of the course, {topic}",
@@ -273,10 +274,14 @@ def report(stage, binary, states, parser_binary, log_path, only):
         lines.append("")
     passed, total = counts.get(False, (0, 0))
     summary = f"stage {stage}: {passed} of {total} behaviours {'asked for ' if only else ''}pass"
+    if only and not total:
+        summary = f"stage {stage}: no required behaviour asked for"
     if True in counts:
         summary += " (optional: {} of {})".format(*counts[True])
     lines.append(summary)
-    return "\n".join(lines), passed == total and total > 0
+    required_failed = any(state == "failed" and not BEHAVIOURS[name].optional for name, (state, _, _) in states.items())
+    checked = any(state != "skipped" for state, _, _ in states.values())
+    return "\n".join(lines), checked and not required_failed
 
 
 def main():
