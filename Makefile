@@ -5,6 +5,7 @@
 #   make test            unit tests (doctest) and black-box tests (pytest), installing what they need
 #   make test-part3      only what stage 3 uses and does: its modules' unit tests, its black-box tests
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UndefinedBehaviorSanitizer
+#   make test-grader     check make grade-N: the course's stages pass, the exercises' starts fail
 #   make check-notes     run the commands NOTES.md shows and compare their output with the text
 #   make deps            install what the tests and the experiments use, and the optional tools
 #   make fuzz            fuzz the parser and the environ with libFuzzer (FUZZ_SECONDS=60)
@@ -14,6 +15,8 @@
 #   make diff-2          the lesson of stage 2: what it adds to stage 1 (diff-1 ... diff-6)
 #   make site            the course as a website, each chapter beside its diff: open site/index.html
 #   make site-test       open every page of it in headless Chromium and check what a reader would see
+#   make exercise-3      write stage 3 yourself: starts mine/part3/, says what to do (exercise-1 ... 6)
+#   make grade-3         build mine/part3/server as stage 3 is built and grade it with stage 3's tests
 #   make compile_commands.json   for editors and clang tools
 #   make format          reformat the C++ sources (make format-check only checks)
 #   make clean
@@ -36,8 +39,9 @@ ALL_LDFLAGS  := $(LDFLAGS) $(SANITIZER_FLAGS)
 LDLIBS       += -ldl
 BUILD := build
 
-# Goals that build nothing (help, clean, the diffs, the site) run no compiler probe and write no file.
-QUIET_GOALS := help clean $(foreach n,1 2 3 4 5 6,diff-$(n)) site site-test
+# Goals that build nothing (help, clean, the diffs, the exercises' starts, the site) run no compiler
+# probe and write no file.
+QUIET_GOALS := help clean $(foreach n,1 2 3 4 5 6,diff-$(n) exercise-$(n)) site site-test
 BUILDING := $(if $(MAKECMDGOALS),$(filter-out $(QUIET_GOALS),$(MAKECMDGOALS)),all)
 
 # Rebuild everything when the compiler or its flags change (SANITIZE=1 and back, say).
@@ -314,6 +318,55 @@ site:
 site-test: site
 	@tools/site/install-deps --browser
 	node tools/site/check.mjs
+
+# ---- exercises: each stage written by the learner, graded by the course's own tests ---------------
+#   make exercise-N   start mine/partN/: stage N-1's server.cpp to make into stage N (Part 1: the
+#                     parser with the request line and header lines left to write); says what to do.
+#                     A file already there is never replaced.
+#   make grade-N      build mine/partN/server as stage N is built (Part 1 with mine/part1's parser in
+#                     the place of common/'s) and run the tests of stage N against it, behaviour by
+#                     behaviour (tests/grade/). Exit status 0 when every required behaviour passes.
+#                     ONLY="socket_pair ..." grades those behaviours only (tests/grade/behaviours.py).
+# MINE=DIR, a folder inside the project, works elsewhere than mine/ (make test-grader does).
+MINE ?= mine
+ifneq ($(filter /% ..%,$(MINE)),)
+  $(error MINE=$(MINE): the learner's folder must be inside the project, such as mine)
+endif
+EXERCISES := $(foreach n,1 2 3 4 5 6,exercise-$(n))
+GRADES := $(foreach n,1 2 3 4 5 6,grade-$(n))
+.PHONY: $(EXERCISES) $(GRADES)
+$(EXERCISES): exercise-%:
+	@$(or $(PYTHON),python3) tests/grade/exercise.py --stage $* --mine $(MINE) --new '$(NEW_$*)'
+
+# The learner's stage N links what the course's stage N links, by the same recipe; their objects are
+# compiled as every other, into build/. Part 1 links their parser instead of common/'s.
+MINE_PARSER := $(BUILD)/$(MINE)/part1/http_request.o
+$(MINE)/part1/server: $(BUILD)/$(MINE)/part1/server.o $(MINE_PARSER) \
+                      $(call objects,$(filter-out common/http_request.cpp,$(COMMON_1)))
+	$(link)
+define mine_server
+$(MINE)/part$(1)/server: $(BUILD)/$(MINE)/part$(1)/server.o $(call objects,$(COMMON_$(1)))
+	$$(link)
+endef
+$(foreach n,2 3 4 5 6,$(eval $(call mine_server,$(n))))
+# The parser's unit tests, with the learner's parser: Part 1 is graded by them too.
+MINE_PARSER_TESTS := $(BUILD)/$(MINE)/part1/parser_tests
+$(MINE_PARSER_TESTS): $(BUILD)/tests/unit/main.o $(BUILD)/tests/unit/test_http_request.o $(MINE_PARSER)
+	$(link)
+
+$(GRADES): grade-%: test-deps
+	@for f in $(MINE)/part$*/server.cpp $(if $(filter 1,$*),$(MINE)/part1/http_request.cpp); do [ -f $$f ] || \
+	  { echo "$$f is not there: make exercise-$*$(if $(filter-out mine,$(MINE)), MINE=$(MINE)) starts it"; exit 2; }; done
+	@$(MAKE) -s --no-print-directory all $(TEST_APPS) $(MINE)/part$*/server $(if $(filter 1,$*),$(MINE_PARSER_TESTS))
+	@$(PYTHON) tests/grade/grade.py --stage $* --server-binary $(MINE)/part$*/server \
+	  $(if $(filter 1,$*),--parser-tests $(MINE_PARSER_TESTS)) $(if $(ONLY),--only $(ONLY))
+
+# The grader graded: make grade-N passes the course's own stages and fails the starting points of
+# make exercise-N, with readable reasons (tests/grade/test_grader.py, in build/grader-check/).
+.PHONY: test-grader
+test-grader: test-deps
+	$(MAKE) all $(TEST_APPS)
+	$(PYTHON) -m pytest -s tests/grade/test_grader.py
 
 # ---- editors ------------------------------------------------------------------------------------
 compile_commands.json:

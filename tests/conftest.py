@@ -11,13 +11,22 @@ Tests name the first stage they apply to, as one suite serves every chapter:
 
 or, where what they check is the same in every stage, a representative few:
 `@pytest.mark.stages(names=("part2", "part6"))` (an iterative stage and a forking one).
+
+Each of those tests also names the behaviour it checks, by which `make grade-N` grades a learner's
+own stage N (tests/grade/behaviours.py): `@pytest.mark.behaviour("hello")`, or
+`@pytest.mark.not_graded("why")` for one that checks no server of the learner's.
 """
 
+import ast
+import dataclasses
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import sys
+import textwrap
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +36,8 @@ import pytest
 from processes import become_subreaper, terminate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "grade"))
+from behaviours import BEHAVIOURS  # noqa: E402  (tests/grade is not a package)
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,17 @@ def stages_from(first, last=6):
 def pytest_addoption(parser):
     parser.addoption("--stage", type=int, choices=range(1, 7), metavar="N",
                      help="run only the tests of stage N (make test-partN)")
+    parser.addoption("--server-binary", metavar="PATH",
+                     help="with --stage N: grade PATH as stage N, running only the graded tests that run "
+                          "against it (make grade-N)")
+    parser.addoption("--grade-json", metavar="FILE",
+                     help="with --server-binary: write each test's behaviour and outcome to FILE")
+    parser.addoption("--grade-only", metavar="NAME,...",
+                     help="with --server-binary: only the tests of these behaviours (tests/grade/behaviours.py)")
+
+
+# The stage being graded (make grade-N): stage N's Stage with the learner's binary, else None.
+GRADED = None
 
 
 def stages_of(item):
@@ -72,18 +94,63 @@ def stages_of(item):
     return [s for s in stages_from(first, marker.kwargs.get("last", 6)) if names is None or s.name in names]
 
 
+def behaviour_of(item):
+    marker = item.get_closest_marker("behaviour")
+    return marker.args[0] if marker else None
+
+
+def check_grading_marks(items):
+    """Every test that runs against a stage names its behaviour, or says why it grades nothing."""
+    problems = []
+    for item in items:
+        if not stages_of(item) or any(p.startswith(item.nodeid.split("[")[0] + ":") for p in problems):
+            continue
+        graded, not_graded = item.get_closest_marker("behaviour"), item.get_closest_marker("not_graded")
+        if (graded is None) == (not_graded is None):
+            problems.append(f"{item.nodeid.split('[')[0]}: mark it with exactly one of behaviour(NAME) and "
+                            f"not_graded(WHY)")
+        elif graded is not None and behaviour_of(item) not in BEHAVIOURS:
+            problems.append(f"{item.nodeid.split('[')[0]}: no behaviour {behaviour_of(item)!r} in "
+                            f"tests/grade/behaviours.py")
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
+
+
 def pytest_collection_modifyitems(config, items):
+    check_grading_marks(items)
     wanted = config.getoption("--stage")
     if wanted is None:
         return
-    keep = [item for item in items if any(s.number == wanted for s in stages_of(item))]
+    if GRADED is not None:  # the learner's stage only: not another program of the same stage (asio)
+        only = config.getoption("--grade-only")
+        keep = [item for item in items if behaviour_of(item) and GRADED in stages_of(item)
+                and (not only or behaviour_of(item) in only.split(","))]
+    else:
+        keep = [item for item in items if any(s.number == wanted for s in stages_of(item))]
     config.hook.pytest_deselected(items=[item for item in items if item not in keep])
     items[:] = keep
+
+
+def grade_stage(config):
+    """With --server-binary: stage N becomes the learner's binary, for every test that looks it up."""
+    global GRADED
+    path, number = config.getoption("--server-binary"), config.getoption("--stage")
+    if path is None:
+        if config.getoption("--grade-json"):
+            raise pytest.UsageError("--grade-json needs --server-binary: the server it grades")
+        return
+    if number is None:
+        raise pytest.UsageError("--server-binary needs --stage N: the stage it is graded as")
+    index = next(i for i, s in enumerate(ALL_STAGES) if s.name == f"part{number}")
+    GRADED = ALL_STAGES[index] = dataclasses.replace(ALL_STAGES[index], binary=os.path.abspath(path))
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "stages(first, last=6, names=None): the stages a test applies to "
                                        "(names: only those of these names)")
+    config.addinivalue_line("markers", "behaviour(name): the behaviour of tests/grade/behaviours.py it checks")
+    config.addinivalue_line("markers", "not_graded(why): a test of a stage that grades no learner's server")
+    grade_stage(config)
     # A child our servers leave behind when they exit comes to us, so that teardown sees (and reaps) it.
     become_subreaper()
 
@@ -97,6 +164,9 @@ ZOMBIE_TABLE = []
 def pytest_runtest_logreport(report):
     if report.when == "call":
         ZOMBIE_TABLE.extend(value for name, value in report.user_properties if name == "zombie_row")
+    for name, value in report.user_properties:
+        if name == "graded":
+            record_graded(report.nodeid, value)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -111,6 +181,100 @@ def pytest_terminal_summary(terminalreporter):
     for name, zombies, before, after in ZOMBIE_TABLE:
         write(f"{name:<28} {', '.join(map(str, zombies)):<26} {before} -> {after}")
     write("")
+
+
+# ---- grading a learner's server (make grade-N) -----------------------------------------------------
+# With --server-binary, each phase of a test (setup, call, teardown) notes its behaviour and outcome,
+# and for a failure what went wrong and what went over the wire, as the "graded" property of its
+# report; the process that writes --grade-json gathers them, one result per test.
+
+GRADE_RESULTS = {}  # nodeid -> {"test", "behaviour", "outcome", and for a failure or skip: "message", ...}
+
+
+def pytest_runtest_setup(item):
+    EXCHANGES.clear()
+
+
+def failure_message(excinfo):
+    """What a failed test says, without a traceback, and its kind: an assertion, a pytest.fail() or
+    pytest.skip() (their own text), or an error (an exception nobody expected)."""
+    if isinstance(excinfo.value, AssertionError):
+        return "assertion", str(excinfo.value)
+    if isinstance(excinfo.value, (pytest.fail.Exception, pytest.skip.Exception)):
+        return "failed", str(excinfo.value)
+    return "error", f"{excinfo.typename}: {excinfo.value}"
+
+
+def checked(statement):
+    """What a statement of a test checks, on one line: an assert without its message, another
+    statement (a call that failed inside) without its comments."""
+    source = textwrap.dedent(statement)
+    try:
+        node = ast.parse(source).body[0]
+    except (SyntaxError, IndexError):
+        return " ".join(source.split())
+    if isinstance(node, ast.Assert):
+        source = "assert " + ast.get_source_segment(source, node.test)
+    else:
+        source = ast.get_source_segment(source, node)
+    return " ".join(source.split())
+
+
+def failure_place(item, excinfo):
+    """Where in the test's own file it failed: "tests/test_x.py:27", and the statement there."""
+    entries = [entry for entry in excinfo.traceback if str(entry.path) == str(item.path)]
+    if not entries:
+        return f"{os.path.relpath(str(item.path), ROOT)}:{item.location[1] + 1}", ""
+    return f"{os.path.relpath(str(item.path), ROOT)}:{entries[-1].lineno + 1}", checked(str(entries[-1].statement))
+
+
+def exchange_to_report():
+    """The connection a failure is best explained by: the one marked, else the last that sent."""
+    chosen = [e for e in EXCHANGES if e.shown] or [e for e in EXCHANGES if e.sent] or EXCHANGES
+    if not chosen:
+        return None
+    e = chosen[-1]
+    return {"sent": e.sent.decode("latin-1"), "received": e.received.decode("latin-1"), "ended": e.ended}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if GRADED is None or behaviour_of(item) is None:
+        return
+    entry = {"behaviour": behaviour_of(item), "when": report.when, "outcome": report.outcome,
+             "order": item.session.items.index(item)}
+    if call.excinfo is not None and (report.failed or report.skipped):
+        entry["kind"], entry["message"] = failure_message(call.excinfo)
+        entry["where"], entry["statement"] = failure_place(item, call.excinfo)
+        if report.failed and report.when == "call":
+            entry["exchange"] = exchange_to_report()
+            ended = [process.returncode for process in _RUNNING if process.poll() is not None]
+            if ended:  # a crash explains whatever the test saw after it
+                entry["server_ended"] = (f"died of {signal.Signals(-ended[0]).name}" if ended[0] < 0
+                                         else f"exited with status {ended[0]}")
+    report.user_properties.append(("graded", entry))
+
+
+def record_graded(nodeid, entry):
+    """Fold a phase's entry into its test's result: a failure in any phase fails the test."""
+    result = GRADE_RESULTS.setdefault(nodeid, {"test": nodeid, "behaviour": entry["behaviour"], "outcome": "passed",
+                                              "order": entry["order"]})
+    if result["outcome"] == "failed" or entry["outcome"] == "passed":
+        return
+    result.update(entry)
+    del result["when"]
+    result["phase"] = entry["when"]
+
+
+def pytest_sessionfinish(session):
+    path = session.config.getoption("--grade-json")
+    if path is None or hasattr(session.config, "workerinput"):  # the workers report to the controller
+        return
+    with open(path, "w") as f:
+        json.dump({"stage": GRADED.number, "binary": GRADED.binary, "tests": list(GRADE_RESULTS.values())}, f,
+                  indent=1)
 
 
 def pytest_generate_tests(metafunc):
@@ -172,6 +336,42 @@ def wait_until(condition, timeout=10.0, interval=0.02):
         time.sleep(interval)
 
 
+def as_example(pattern):
+    """A regular expression of a log line as a person reads it: a number as N, groups, anchors and
+    repetitions left out, escaped characters as themselves. "child (\\d+) \\(parent" is "child N (parent"."""
+    classes = {"d": "N", "s": " ", "S": "...", "n": ""}
+    out, i = [], 0
+    while i < len(pattern):
+        c, after = pattern[i], pattern[i + 1:i + 2]
+        if c == "\\":
+            out.append(classes.get(after, after))
+            i += 1
+        elif c == "{":  # a repetition count, {3}
+            i = pattern.index("}", i)
+        elif c not in "()^$+*?":
+            out.append("..." if c == "." else c)
+        i += 1
+    return "".join(out)
+
+
+def wait_until_reaped(pid, timeout=10.0, settle=3.0):
+    """Wait until process `pid` has no child left, not even a zombie. A server that reaps its
+    children does so within milliseconds of their end: a zombie still there `settle` seconds after
+    it was first seen will stay one, and the wait fails then, saying so, not at the timeout."""
+    deadline = time.monotonic() + timeout
+    first_seen = {}
+    while children := children_of(pid):
+        now = time.monotonic()
+        zombies = [child for child, state in children.items() if state == "Z"]
+        if any(now - first_seen.setdefault(child, now) > settle for child in zombies):
+            raise AssertionError(f"{len(zombies)} zombie child(ren) of the server, ended and not waited for "
+                                 f"{settle:g} s later: {some(zombies)}")
+        if now > deadline:
+            raise AssertionError(f"{len(children)} child process(es) of the server still there after {timeout:g} s: "
+                                 f"{some(children)}, {len(zombies)} of them zombies")
+        time.sleep(0.05)  # each look reads all of /proc, which a server's zombies fill
+
+
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -204,7 +404,9 @@ class Server:
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline:
-                raise AssertionError(f"no {count} log lines like {pattern!r} in:\n{self.log()}")
+                wanted = "no log line" if count == 1 else f"{len(found)} log lines, not {count},"
+                raise AssertionError(f"{wanted} like  {as_example(pattern)}  within {timeout:g} s; the log "
+                                     f"was:\n{self.log()}")
             time.sleep(0.02)
 
     def _read_output(self):
@@ -219,7 +421,8 @@ def start_server(stage, *args, preexec_fn=None, expect_listen=True, wrapper=(), 
     binary = os.path.join(ROOT, stage.binary)
     if not os.access(binary, os.X_OK):
         pytest.fail(f"{stage.binary} is not built: run `make test` (or `make all`) first")
-    process = subprocess.Popen([*wrapper, binary, "--port", "0", *args], cwd=ROOT, stdout=subprocess.PIPE,
+    command = [binary, "--port", "0", *args]
+    process = subprocess.Popen([*wrapper, *command], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=preexec_fn,
                                env={**os.environ, **(env or {})})
     server = Server(stage, args, process)
@@ -237,25 +440,47 @@ def start_server(stage, *args, preexec_fn=None, expect_listen=True, wrapper=(), 
         if process.poll() is not None:
             break
         time.sleep(0.01)
+    status = process.poll()
     process.kill()
     process.wait()
-    pytest.fail(f"{stage.binary} did not start listening:\n{server.log()}")
+    how = "printed no Serving line within 10 s" if status is None else f"exited with status {status}"
+    inside = binary.startswith(ROOT + os.sep)
+    shown = " ".join([os.path.relpath(binary, ROOT) if inside else binary, *command[1:]])
+    server._reader.join(timeout=5)
+    pytest.fail(f"`{shown}` did not start listening: it {how}, printing:\n{server.log()}")
 
 
-def stop_server(server):
+def stop_server(server, graded_elsewhere=False):
     """Stop the server by its pid with SIGTERM, and return a list of what went wrong. Stages 1 to 5
-    install no handler, so SIGTERM's default action ends them (status -15); part6 exits with 0."""
+    install no handler, so SIGTERM's default action ends them (status -15); part6 exits with 0.
+    `graded_elsewhere`: a learner's server at the end of a test (make grade-N), whose way of stopping
+    and whose children are graded by the tests of those (start_and_stop, clean_stop, no_zombies):
+    any exit by SIGTERM will do, and children left behind are reaped without a word."""
     process = server.process
     already = process.poll()
     problems = terminate(process)
     clean = (0,) if server.stage.handles_stop else (-signal.SIGTERM,)
+    if graded_elsewhere:
+        clean = (0, -signal.SIGTERM)
     if already is not None:
         problems.append(f"had already exited with status {already}")
     elif process.returncode not in (*clean, -signal.SIGKILL) and not problems:
         problems.append(f"exited with status {process.returncode} after SIGTERM")
+    orphans = reap_orphans(server.stage)  # first: a child left running holds the log's pipe open
     server._reader.join(timeout=5)
-    problems += reap_orphans(server.stage)
-    return problems
+    return problems + ([] if graded_elsewhere else orphans)
+
+
+def stop_started_server(server):
+    """Stop a server a test started itself, where how it stops is not what the test checks: as at
+    the end of the `servers` fixture, a learner's server is graded on that by other tests."""
+    return stop_server(server, graded_elsewhere=server.stage == GRADED)
+
+
+def some(pids, shown=5):
+    """A list of pids to print: the first few."""
+    pids = sorted(pids)
+    return "[" + ", ".join(map(str, pids[:shown])) + (", ...]" if len(pids) > shown else "]")
 
 
 def reap_adopted(wait_for_live):
@@ -287,9 +512,11 @@ def reap_orphans(stage):
     children may still be finishing their work when SIGTERM ends their parent: they get 10 s."""
     orphans, live = reap_adopted(10 if stage.leaves_zombies else 0)
     if orphans and not stage.leaves_zombies:
-        return [f"left {len(orphans)} child process(es) behind: {sorted(orphans)}"]
+        zombies = sum(state == "Z" for state in orphans.values())
+        return [f"left {len(orphans)} child process(es) behind: {some(orphans)}"
+                + (f": {zombies} zombie(s), ended and never waited for" if zombies else "")]
     if live:
-        return [f"left {len(live)} live child process(es) behind: {sorted(live)}"]
+        return [f"left {len(live)} live child process(es) behind: {some(live)}"]
     return []
 
 
@@ -339,9 +566,14 @@ def servers():
     yield start
     problems = []
     for server in started:
-        problems += [f"{server.stage.binary} {' '.join(server.args)}: {p}" for p in descriptor_leaks(server)]
+        # A learner's server is graded on its leaks and its children once, by the behaviours that
+        # own them (vanishing_clients, who_closes_what, no_zombies, ...): not again by every test.
+        graded_elsewhere = server.stage == GRADED
+        leaks = descriptor_leaks(server)
         _RUNNING.remove(server.process)
-        problems += [f"{server.stage.binary} {' '.join(server.args)}: {p}" for p in stop_server(server)]
+        stopped = stop_server(server, graded_elsewhere)
+        problems += [f"{server.stage.binary} {' '.join(server.args)}: {p}"
+                     for p in ([] if graded_elsewhere else leaks) + stopped]
     if problems:
         pytest.fail("\n".join(problems))
 
@@ -354,8 +586,72 @@ def server(stage, servers):
 
 # ---- talking HTTP over a raw socket ---------------------------------------------------------------
 
+@dataclass
+class Exchange:
+    """What went through one connection a test made, as a failure is reported to a learner."""
+    sent: bytes = b""      # the first KEPT_BYTES of each direction
+    received: bytes = b""
+    ended: str = ""        # how the reading ended: "closed", "reset", "no answer within 1 s"
+    shown: bool = False    # the one to report, whichever came last (see show_in_report)
+
+
+KEPT_BYTES = 4096
+EXCHANGES = []  # the current test's connections, in the order they were made
+
+
+class RecordedSocket(socket.socket):
+    """A client socket that notes what it sent and received, for the grader's report."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.exchange = Exchange()
+        EXCHANGES.append(self.exchange)
+
+    def _note(self, attribute, data):
+        kept = getattr(self.exchange, attribute)
+        setattr(self.exchange, attribute, kept + bytes(data[:KEPT_BYTES - len(kept)]))
+
+    def send(self, data, *args):
+        count = super().send(data, *args)
+        self._note("sent", memoryview(data)[:count])
+        return count
+
+    def sendall(self, data, *args):
+        self._note("sent", memoryview(data))  # first: it may fail halfway, the server gone
+        return super().sendall(data, *args)
+
+    def recv(self, size, *args):
+        try:
+            data = super().recv(size, *args)
+        except socket.timeout:
+            waited = "nothing more" if self.exchange.received else "no answer"
+            self.exchange.ended = f"{waited} within {self.gettimeout():g} s"
+            raise
+        except ConnectionResetError:
+            self.exchange.ended = "reset"
+            raise
+        self._note("received", data)
+        if not data:
+            self.exchange.ended = "closed"
+        return data
+
+
+def show_in_report():
+    """Report the test's last connection so far if it fails, rather than whatever it does next."""
+    if EXCHANGES:
+        EXCHANGES[-1].shown = True
+
+
 def connect(port, timeout=10.0):
-    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock = RecordedSocket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(("127.0.0.1", port))
+    except OSError as e:
+        sock.exchange.ended = f"could not connect: {e.strerror or e}"
+        sock.close()
+        raise
+    return sock
 
 
 def read_until_closed(sock):

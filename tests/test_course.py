@@ -52,6 +52,7 @@ def symbols(binary):
     return names
 
 
+@pytest.mark.behaviour("links_what_is_taught")
 def test_a_stage_links_nothing_of_a_later_part(stage):
     names = symbols(stage.binary)
     for part, taught in TAUGHT_IN.items():
@@ -62,6 +63,7 @@ def test_a_stage_links_nothing_of_a_later_part(stage):
                 assert name in names, f"{stage.binary} should use {name} (Part {part})"
 
 
+@pytest.mark.behaviour("ascii_classes")
 def test_no_stage_classifies_request_bytes_by_the_c_librarys_locale(stage):
     # isalnum(), tolower() and the rest follow the locale, which an app (Python's, through the
     # bridge) may set: a byte of a request would then be a letter in one process and not in

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import connect, fd_count, read_one_response, request, start_server, stop_server
+from conftest import connect, fd_count, read_one_response, request, start_server, stop_started_server
 
 
 def fds_page(port):
@@ -26,6 +26,7 @@ def table_rows(page):
 
 
 @pytest.mark.stages(first=4, last=4)
+@pytest.mark.behaviour("fds_page")
 def test_fds_lists_exactly_what_proc_shows_from_outside(stage, servers):
     server = servers(stage, "--delay", "1")  # the connection stays open while we look
     sock, page = fds_page(server.port)
@@ -45,6 +46,7 @@ def test_fds_lists_exactly_what_proc_shows_from_outside(stage, servers):
 
 
 @pytest.mark.stages(first=4)
+@pytest.mark.behaviour("fds_page")
 def test_fds_shows_the_limit_and_the_backlog(stage, servers):
     server = servers(stage, "--backlog", "9")
     sock, page = fds_page(server.port)
@@ -56,6 +58,7 @@ def test_fds_shows_the_limit_and_the_backlog(stage, servers):
 
 
 @pytest.mark.stages(first=4, last=4)
+@pytest.mark.behaviour("descriptor_log")
 def test_the_server_logs_its_table_at_start_and_each_new_descriptor(stage, servers):
     server = servers(stage, "--delay", "1")
     assert re.search(r"\n3 +socket:\[\d+\] +LISTEN ", server.log())
@@ -66,6 +69,7 @@ def test_the_server_logs_its_table_at_start_and_each_new_descriptor(stage, serve
 
 
 @pytest.mark.stages(first=4, last=4)
+@pytest.mark.behaviour("no_descriptor_leak")
 def test_no_descriptor_leaks_after_200_requests(stage, servers):
     server = servers(stage)
     assert request(server.port).status == 200
@@ -76,6 +80,7 @@ def test_no_descriptor_leaks_after_200_requests(stage, servers):
 
 
 @pytest.mark.stages(first=4)
+@pytest.mark.behaviour("without_proc")
 def test_without_proc_the_table_says_so_and_the_server_goes_on(stage):
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare(1) to run the server in a mount namespace without /proc")
@@ -87,7 +92,7 @@ def test_without_proc_the_table_says_so_and_the_server_goes_on(stage):
         assert "cannot read /proc/self/fd: No such file or directory (is /proc mounted?)" in page
         assert request(server.port).status == 200
     finally:
-        problems = stop_server(server)
+        problems = stop_started_server(server)
     if os.environ.get("SANITIZE") == "1" and stage.handles_stop:
         # Built with sanitizers, a server that exits (rather than dying of SIGTERM) checks itself
         # for leaks, and LeakSanitizer reads /proc to do it: that check fails (status 1) after the

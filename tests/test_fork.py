@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import (ALL_STAGES, NO_LEAK_CHECK, Stage, children_of, connect, cpu_seconds, fd_count,
-                      read_one_response, request, start_server, stop_server, wait_until, zombie_children)
+                      read_one_response, request, start_server, stop_started_server, wait_until, zombie_children)
 from test_descriptors import fds_page, table_rows
 from test_sockets import fetch_all_at_once
 
@@ -34,6 +34,7 @@ DELAY = 0.3  # --delay for the two tests below: each connection is held this lon
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("concurrent")
 def test_eight_clients_at_once_all_end_after_about_one_delay(stage, servers):
     server = servers(stage, "--delay", str(DELAY))
     results = fetch_all_at_once(server.port, 8)
@@ -44,6 +45,7 @@ def test_eight_clients_at_once_all_end_after_about_one_delay(stage, servers):
 
 
 @pytest.mark.stages(names=("part3",))
+@pytest.mark.behaviour("iterative_delay")
 def test_the_iterative_server_ends_the_same_clients_one_delay_after_another(servers):
     iterative = servers(next(s for s in ALL_STAGES if s.name == "part3"), "--delay", str(DELAY))
     results = fetch_all_at_once(iterative.port, 8)
@@ -53,6 +55,7 @@ def test_the_iterative_server_ends_the_same_clients_one_delay_after_another(serv
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("child_per_connection")
 def test_each_connection_is_served_by_a_child_of_the_server(stage, servers):
     server = servers(stage)
     children = []
@@ -66,6 +69,7 @@ def test_each_connection_is_served_by_a_child_of_the_server(stage, servers):
 
 
 @pytest.mark.stages(first=5, last=5)
+@pytest.mark.behaviour("zombies_pile_up")
 def test_every_child_stays_a_zombie_since_nobody_waits_for_it(stage, servers):
     server = servers(stage)
     pids = []
@@ -82,6 +86,7 @@ def test_every_child_stays_a_zombie_since_nobody_waits_for_it(stage, servers):
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("who_closes_what")
 def test_fds_is_served_by_a_child_holding_only_the_client_socket(stage, servers):
     server = servers(stage)
     sock, page = fds_page(server.port)
@@ -95,6 +100,7 @@ def test_fds_is_served_by_a_child_holding_only_the_client_socket(stage, servers)
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("who_closes_what")
 def test_the_parent_keeps_only_the_listening_socket(stage, servers):
     server = servers(stage)
     before = fd_count(server.pid)
@@ -106,6 +112,7 @@ def test_the_parent_keeps_only_the_listening_socket(stage, servers):
 # ---- the demonstrations --------------------------------------------------------------------------
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("parent_keeps_client")
 def test_a_parent_that_keeps_its_copy_leaves_clients_without_an_end(stage):
     server = start_server(stage, "--parent-keeps-client")
     try:
@@ -121,13 +128,14 @@ def test_a_parent_that_keeps_its_copy_leaves_clients_without_an_end(stage):
         assert fd_count(server.pid) == before + 5
         server.wait_for_log(r"keeps descriptor \d+ open \(--parent-keeps-client\)", count=5)
     finally:
-        assert stop_server(server) == []
+        assert stop_started_server(server) == []
     for sock in held:  # the parent is gone: its copies are closed, the connections end
         assert sock.recv(1) == b""
         sock.close()
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("parent_keeps_client")
 def test_without_content_length_and_with_the_parent_keeping_its_copy_curl_itself_hangs(stage, servers):
     # Without Content-Length the body ends only where the connection does (RFC 9112 6.3, rule 8),
     # as LSBAWS's servers answered. Then a parent that keeps its copy of the client socket leaves
@@ -151,6 +159,7 @@ def _low_nofile():
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("parent_keeps_client")
 def test_out_of_descriptors_the_server_backs_off_and_recovers(stage, servers):
     server = servers(stage, "--parent-keeps-client", preexec_fn=_low_nofile)
     # Leak descriptors until accept() has none left to give.
@@ -176,6 +185,7 @@ def test_out_of_descriptors_the_server_backs_off_and_recovers(stage, servers):
 
 
 @pytest.mark.stages(first=5)
+@pytest.mark.behaviour("child_keeps_listener")
 def test_a_child_keeping_the_listener_keeps_the_port_open_after_the_parent_is_gone(stage):
     server = start_server(stage, "--child-keeps-listener", "--delay", "1.5")
     sock = connect(server.port)
@@ -196,9 +206,10 @@ def test_a_child_keeping_the_listener_keeps_the_port_open_after_the_parent_is_go
     sock.close()
     # The child, orphaned (and re-parented to the test), ends after its delay, and the port with it.
     wait_until(lambda: children_of(os.getpid()).get(child) in (None, "Z"), timeout=10)
-    problems = stop_server(server)
+    problems = stop_started_server(server)
     assert problems[0] == "had already exited with status -9"
-    assert problems[1:] in ([], [f"left 1 child process(es) behind: [{child}]"])  # the orphan made here
+    orphan = f"left 1 child process(es) behind: [{child}]: 1 zombie(s), ended and never waited for"
+    assert problems[1:] in ([], [orphan])  # the orphan made here, ended since
     with pytest.raises(ConnectionRefusedError):
         connect(server.port, timeout=1.0)
 
@@ -208,6 +219,7 @@ def _run_as_nobody_with_few_processes():
 
 
 @pytest.mark.stages(first=5, last=5)
+@pytest.mark.behaviour("zombies_pile_up")
 def test_zombies_fill_the_process_table_and_fork_fails_with_503(stage, servers):
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv(1) to run the server as an ordinary user")

@@ -22,6 +22,7 @@ def environ_of(port, target="/", headers=None, body=b"", method="GET"):
 
 
 @pytest.mark.stages(first=2)
+@pytest.mark.behaviour("environ")
 def test_the_environ_app_shows_what_the_server_parsed(stage, servers):
     server = servers(stage, "part2/environ.so")
     with connect(server.port) as sock:
@@ -55,6 +56,7 @@ def test_the_environ_app_shows_what_the_server_parsed(stage, servers):
 
 
 @pytest.mark.stages(first=2)
+@pytest.mark.behaviour("apps")
 def test_the_hello_app_as_a_shared_object_answers_as_the_built_in_one(stage, servers):
     built_in = servers(stage)
     loaded = servers(stage, "part2/hello.so")
@@ -66,6 +68,7 @@ def test_the_hello_app_as_a_shared_object_answers_as_the_built_in_one(stage, ser
 
 
 @pytest.mark.stages(first=2)
+@pytest.mark.behaviour("apps")
 def test_the_framework_app_routes_and_answers_404_and_405_itself(stage, servers):
     server = servers(stage, "part2/greeter.so")
     greeting = request(server.port, target="/hello/Ada?lang=fr")
@@ -96,6 +99,7 @@ def test_the_framework_app_routes_and_answers_404_and_405_itself(stage, servers)
     ("fails", "the app reported failure (returned 1)"),
     ("throws", "the app reported failure (returned -1)"),
 ])
+@pytest.mark.behaviour("app_contract")
 def test_every_contract_breach_is_a_500_and_a_log_line(stage, servers, symbol, fault):
     server = servers(stage, f"{MISBEHAVING}:{symbol}")
     for _ in range(2):  # the server goes on serving after each
@@ -106,6 +110,7 @@ def test_every_contract_breach_is_a_500_and_a_log_line(stage, servers, symbol, f
 
 
 @pytest.mark.stages(first=2)
+@pytest.mark.behaviour("app_contract")
 def test_an_app_error_message_reaches_the_log(stage, servers):
     server = servers(stage, f"{MISBEHAVING}:throws")
     assert request(server.port).status == 500
@@ -124,6 +129,7 @@ def test_an_app_error_message_reaches_the_log(stage, servers):
     (f"{MISBEHAVING}:init_fails thing", f"app {MISBEHAVING}:init_fails failed to start: cannot use 'thing'"),
     (f"{MISBEHAVING}:init_ok one two", "unexpected argument 'two'"),
 ])
+@pytest.mark.behaviour("app_contract")
 def test_a_bad_app_is_a_one_line_error_and_exit_2_before_listening(stage, app, message):
     result = subprocess.run([os.path.join(ROOT, stage.binary), "--port", "0", *app.split()], cwd=ROOT,
                             capture_output=True, text=True, timeout=10)
@@ -135,12 +141,14 @@ def test_a_bad_app_is_a_one_line_error_and_exit_2_before_listening(stage, app, m
 
 
 @pytest.mark.stages(first=2)
+@pytest.mark.behaviour("apps")
 def test_an_argument_after_app_goes_to_its_init(stage, servers):
     server = servers(stage, f"{MISBEHAVING}:init_ok", "an-argument")
     assert request(server.port).status == 200
 
 
 @pytest.mark.stages(first=2)
+@pytest.mark.behaviour("apps")
 def test_malformed_requests_are_still_answered_by_the_server_not_the_app(stage, servers):
     server = servers(stage, "part2/environ.so")
     response = parse_response(exchange(server.port, b"GET / HTTP/1.1\r\nHost : x\r\n\r\n"))
@@ -149,6 +157,7 @@ def test_malformed_requests_are_still_answered_by_the_server_not_the_app(stage, 
 
 
 @pytest.mark.stages(first=2)
+@pytest.mark.behaviour("no_inherited_sockets")
 def test_a_program_an_app_starts_inherits_none_of_the_servers_sockets(stage, servers):
     # The app runs `ls -l /proc/self/fd` and answers what that program found open. The server's
     # sockets (the listener, this connection) are close-on-exec, so the program sees none of them.

@@ -14,12 +14,14 @@ import pytest
 from conftest import ROOT, connect, exchange, parse_response, request, start_server, stop_server
 
 
+@pytest.mark.behaviour("hello")
 def test_hello_over_a_raw_socket(server):
     data = exchange(server.port, f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
     assert data.startswith(b"HTTP/1.1 200 OK\r\n")
     assert data.endswith(b"\r\n\r\nHello, World!")
 
 
+@pytest.mark.behaviour("hello")
 def test_hello_with_http_client(server):
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     connection.request("GET", "/hello")
@@ -30,6 +32,7 @@ def test_hello_with_http_client(server):
     connection.close()
 
 
+@pytest.mark.behaviour("response_headers")
 def test_response_headers_are_present_and_correct(server):
     before = time.time()
     response = request(server.port)
@@ -44,12 +47,14 @@ def test_response_headers_are_present_and_correct(server):
     assert before - 2 <= sent <= time.time() + 2
 
 
+@pytest.mark.behaviour("routes_and_methods")
 def test_unknown_path_is_404(server):
     response = request(server.port, target="/no/such/page")
     assert response.status == 404
     assert response.headers["content-length"] == str(len(response.body))
 
 
+@pytest.mark.behaviour("routes_and_methods")
 def test_other_methods_are_405_with_allow(server):
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         response = request(server.port, method=method, body=b"x=1")
@@ -57,6 +62,7 @@ def test_other_methods_are_405_with_allow(server):
         assert response.headers["allow"] == "GET, HEAD"
 
 
+@pytest.mark.behaviour("routes_and_methods")
 def test_head_has_the_headers_of_get_and_no_body(server):
     get = request(server.port)
     with connect(server.port) as sock:
@@ -71,6 +77,7 @@ def test_head_has_the_headers_of_get_and_no_body(server):
     assert head.headers["content-type"] == get.headers["content-type"]
 
 
+@pytest.mark.behaviour("routes_and_methods")
 def test_http_1_0_is_answered_in_http_1_1(server):
     data = exchange(server.port, b"GET /hello HTTP/1.0\r\n\r\n")
     assert parse_response(data).status == 200
@@ -86,6 +93,7 @@ def test_http_1_0_is_answered_in_http_1_1(server):
     (b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
     (b"GET /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
 ])
+@pytest.mark.behaviour("malformed_requests")
 def test_bad_requests_get_the_right_status_and_the_server_goes_on(server, raw, status):
     response = parse_response(exchange(server.port, raw))
     assert response.status == status
@@ -93,6 +101,7 @@ def test_bad_requests_get_the_right_status_and_the_server_goes_on(server, raw, s
     assert request(server.port).status == 200
 
 
+@pytest.mark.behaviour("hello")
 def test_a_request_in_many_small_pieces(server):
     raw = f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUser-Agent: slow\r\n\r\n".encode()
     with connect(server.port) as sock:
@@ -106,6 +115,7 @@ def test_a_request_in_many_small_pieces(server):
     assert parse_response(data).body == b"Hello, World!"
 
 
+@pytest.mark.behaviour("access_log")
 def test_each_request_is_logged_on_one_line(server):
     with connect(server.port) as sock:
         sock.sendall(f"GET /hello?x=1 HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
@@ -116,6 +126,7 @@ def test_each_request_is_logged_on_one_line(server):
 
 
 @pytest.mark.stages(names=("part1", "part3-asio", "part6"))
+@pytest.mark.behaviour("print_requests")
 def test_print_requests_shows_each_request_as_it_came_with_its_line_ends(stage, servers):
     # As LSBAWS's first server printed every request it read. CR and LF are shown as \r and \n,
     # and any other byte that is not printable ASCII as \xHH: a request cannot write escape
@@ -131,6 +142,7 @@ def test_print_requests_shows_each_request_as_it_came_with_its_line_ends(stage, 
 
 
 @pytest.mark.stages(first=1, last=1)
+@pytest.mark.behaviour("inspect")
 def test_inspect_shows_the_parsed_request_and_the_url_parts(server):
     response = request(server.port, target="/inspect?x=1", headers={"X-Demo": "yes"})
     text = response.body.decode()
@@ -143,6 +155,7 @@ def test_inspect_shows_the_parsed_request_and_the_url_parts(server):
 
 # ---- starting and stopping ------------------------------------------------------------------------
 
+@pytest.mark.behaviour("command_line")
 def test_help_and_bad_options(stage):
     binary = os.path.join(ROOT, stage.binary)
     shown = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
@@ -153,6 +166,7 @@ def test_help_and_bad_options(stage):
         assert "usage:" in result.stderr
 
 
+@pytest.mark.behaviour("start_and_stop")
 def test_a_port_in_use_is_a_clear_error(stage, servers):
     running = servers(stage)
     result = subprocess.run([os.path.join(ROOT, stage.binary), "--port", str(running.port)],
@@ -168,6 +182,7 @@ def time_wait_entries(port):
     return [r for r in rows if r[3] == "06" and int(r[1].split(":")[1], 16) == port]
 
 
+@pytest.mark.behaviour("start_and_stop")
 def test_restart_on_the_same_port_right_after_serving(stage):
     # The server closes first, so its side of the connection waits in TIME_WAIT; without
     # SO_REUSEADDR the next bind() to the port would fail with "Address already in use".
@@ -184,6 +199,7 @@ def test_restart_on_the_same_port_right_after_serving(stage):
         assert stop_server(again) == []
 
 
+@pytest.mark.behaviour("start_and_stop")
 def test_sigterm_stops_the_server_and_nothing_is_left_behind(stage):
     # Until Part 6 no stage catches SIGTERM: its default action ends the process at once, and the
     # kernel closes every descriptor. Part 6 catches it, shuts down cleanly and exits with 0.

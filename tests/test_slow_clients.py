@@ -128,6 +128,7 @@ def served_when_expected(stage, normal, cut_off):
     return cut_off - 0.2 <= normal["at"] <= cut_off + SLACK
 
 
+@pytest.mark.behaviour("timeouts")
 def test_slowloris_is_cut_off_with_408_and_the_next_client_is_served(stage, servers):
     measured = slowloris(servers(stage, *TIMEOUTS).port)
     answer, at, normal = measured["answer"], measured["answered_at"], measured["normal"]
@@ -141,6 +142,7 @@ def test_slowloris_is_cut_off_with_408_and_the_next_client_is_served(stage, serv
 
 
 @pytest.mark.stages(first=2)
+@pytest.mark.behaviour("timeouts")
 def test_a_client_that_never_reads_is_given_up_after_the_write_timeout(stage, servers):
     measured = never_reader(servers(stage, *TIMEOUTS, ENVIRON_APP))
     normal, received = measured["normal"], measured["received"]
@@ -159,6 +161,7 @@ def test_a_client_that_never_reads_is_given_up_after_the_write_timeout(stage, se
 
 
 @pytest.mark.stages(names=("part1", "part3-asio", "part6"))
+@pytest.mark.behaviour("timeouts")
 def test_a_client_that_sends_nothing_is_closed_quietly_after_the_first_byte_timeout(stage, servers):
     server = servers(stage, "--first-byte-timeout", "0.3")
     with connect(server.port) as sock:
@@ -170,6 +173,7 @@ def test_a_client_that_sends_nothing_is_closed_quietly_after_the_first_byte_time
     assert request(server.port).status == 200
 
 
+@pytest.mark.behaviour("vanishing_clients")
 def test_clients_that_vanish_mid_request_cost_nothing(stage, servers):
     server = servers(stage)
     baseline = settled_fd_count(server)
@@ -186,6 +190,7 @@ def test_clients_that_vanish_mid_request_cost_nothing(stage, servers):
     assert request(server.port).status == 200
 
 
+@pytest.mark.behaviour("vanishing_clients")
 def test_clients_that_reset_while_the_server_writes_cost_nothing(stage, servers):
     large = stage.number >= 2  # the environ app gives a large answer; part1 has only small ones
     server = servers(stage, ENVIRON_APP) if large else servers(stage)

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import ALL_STAGES, children_of, fd_count, request, wait_until
+from conftest import ALL_STAGES, fd_count, request, wait_until_reaped
 from test_sockets import run_client
 
 CONCURRENCY = 64
@@ -19,13 +19,14 @@ def rss_kib(pid):
 
 
 @pytest.mark.stages(names=("part6",))
+@pytest.mark.behaviour("no_zombies")
 def test_soak_the_final_server(servers):
     total = int(os.environ.get("SOAK_REQUESTS", "1000"))
     per_client = max(1, total // CONCURRENCY)
     server = servers(next(s for s in ALL_STAGES if s.name == "part6"))
     # Warm up, so that the baseline includes whatever the first requests allocate for good.
     run_client("--port", str(server.port), "--max-clients", str(CONCURRENCY), "--max-conns", "2")
-    wait_until(lambda: not children_of(server.pid))
+    wait_until_reaped(server.pid)
     fds, rss = fd_count(server.pid), rss_kib(server.pid)
 
     code, counts, report = run_client("--port", str(server.port), "--max-clients", str(CONCURRENCY),
@@ -35,7 +36,7 @@ def test_soak_the_final_server(servers):
     assert counts["answers"] == CONCURRENCY * per_client and counts["statuses"] == {200: CONCURRENCY * per_client}
     assert sum(counts["errors"].values()) == 0
 
-    wait_until(lambda: not children_of(server.pid))  # every child ended and was reaped: no zombie
+    wait_until_reaped(server.pid)  # every child ended and was reaped: no zombie
     assert fd_count(server.pid) == fds
     grown = rss_kib(server.pid) - rss
     print(f"descriptors {fds} -> {fd_count(server.pid)}, resident memory {rss} KiB -> {rss + grown} KiB")

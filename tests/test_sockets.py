@@ -18,6 +18,7 @@ CLIENT = os.path.join(ROOT, "part3/client")
 
 
 @pytest.mark.stages(first=3)
+@pytest.mark.behaviour("socket_calls")
 def test_the_socket_calls_are_logged_in_order(stage, servers):
     server = servers(stage, "--backlog", "7")
     log = server.log()
@@ -28,6 +29,7 @@ def test_the_socket_calls_are_logged_in_order(stage, servers):
 
 
 @pytest.mark.stages(first=3)
+@pytest.mark.behaviour("socket_pair")
 def test_the_socket_pair_logged_is_the_one_the_client_sees(stage, servers):
     server = servers(stage)
     with connect(server.port) as sock:
@@ -62,6 +64,7 @@ def fetch_all_at_once(port, count):
 
 
 @pytest.mark.stages(first=3, last=4)
+@pytest.mark.behaviour("iterative_delay")
 def test_an_iterative_server_serves_one_client_at_a_time(stage, servers):
     server = servers(stage, "--delay", "0.5")
     results = fetch_all_at_once(server.port, 2)
@@ -85,6 +88,7 @@ def listen_queue_length(port):
 
 
 @pytest.mark.stages(first=3, last=4)
+@pytest.mark.behaviour("listen_queue")
 def test_a_client_arriving_while_the_server_is_busy_waits_in_the_backlog(stage, servers):
     server = servers(stage)
     # Keep the server busy: a client that has sent half a request, which the server waits for.
@@ -104,6 +108,7 @@ def test_a_client_arriving_while_the_server_is_busy_waits_in_the_backlog(stage, 
 
 
 @pytest.mark.stages(first=3, last=3)
+@pytest.mark.behaviour("asio_twin")
 def test_asio_server_answers_as_the_raw_server_answer_for_answer(servers):
     raw_server = servers(next(s for s in ALL_STAGES if s.name == "part3"), "part2/greeter.so")
     asio_server = servers(next(s for s in ALL_STAGES if s.name == "part3-asio"), "part2/greeter.so")
@@ -135,6 +140,7 @@ def run_client(*args, timeout=60):
 
 
 @pytest.mark.stages(first=3)
+@pytest.mark.behaviour("load_client")
 def test_the_load_client_opens_every_connection_it_is_asked_for(stage, servers):
     server = servers(stage)
     code, counts, report = run_client("--port", str(server.port), "--max-clients", "4", "--max-conns", "5")
@@ -146,6 +152,7 @@ def test_the_load_client_opens_every_connection_it_is_asked_for(stage, servers):
 
 
 @pytest.mark.stages(first=3)  # the load client arrives with Part 3
+@pytest.mark.not_graded("checks the load client, with no server")
 def test_the_load_client_counts_refused_connections():
     with socket.socket() as placeholder:  # a port that nothing listens on
         placeholder.bind(("127.0.0.1", 0))
@@ -157,6 +164,7 @@ def test_the_load_client_counts_refused_connections():
 
 
 @pytest.mark.stages(first=3, last=3)
+@pytest.mark.behaviour("browser")
 def test_a_browser_loads_hello_from_the_iterative_server(stage, servers, tmp_path):
     chromium = shutil.which("chromium")
     if chromium is None:

@@ -13,7 +13,12 @@ import pytest
 
 from conftest import ROOT, exchange, parse_response, request
 
+# The bridge is an app, the course's own: a learner's server is graded on the gateway by the C apps of
+# tests/test_gateway.py, which cost a fraction of the time.
+pytestmark = pytest.mark.not_graded("checks the WSGI bridge (part2/wsgi.so), an app, through the server")
+
 WSGI = "part2/wsgi.so"
+
 # What the bridge does is the same in every stage; these two run it without and with fork().
 # The framework apps themselves run on every stage.
 SOME_STAGES = ("part2", "part6")

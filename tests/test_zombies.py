@@ -9,7 +9,8 @@ import time
 import pytest
 
 from conftest import (ALL_STAGES, ROOT, children_of, connect, fd_count, parse_response, read_one_response,
-                      read_until_closed, request, start_server, stop_server, wait_until, zombie_children)
+                      read_until_closed, request, start_server, stop_server, wait_until, wait_until_reaped,
+                      zombie_children)
 from test_sockets import fetch_all_at_once, run_client
 
 BURST = 128
@@ -30,18 +31,21 @@ def burst_and_settle(server):
 
 
 @pytest.mark.stages(first=6)
+@pytest.mark.behaviour("no_zombies")
 def test_no_zombie_and_no_descriptor_left_after_bursts(stage, servers):
     server = servers(stage)
     assert request(server.port).status == 200
-    wait_until(lambda: not children_of(server.pid))
+    wait_until_reaped(server.pid)
     before = fd_count(server.pid)
     for _ in range(3):
-        assert burst_and_settle(server) == 0
+        zombies = burst_and_settle(server)
+        assert zombies == 0, f"{zombies} zombie children after a burst of {BURST} clients"
     assert not children_of(server.pid)
     assert fd_count(server.pid) == before
 
 
 @pytest.mark.stages(names=("part5", "part6"))
+@pytest.mark.behaviour("zombie_table")
 def test_the_zombie_table(servers, request):
     """The same bursts against part5 (no reaping), part6 --reap=wait and part6 (the default)."""
     results = {}
@@ -65,12 +69,13 @@ def test_the_zombie_table(servers, request):
 
 
 @pytest.mark.stages(first=6)
+@pytest.mark.behaviour("accept_restarted")
 def test_a_child_ending_during_accept_interrupts_it_and_accept_is_restarted(stage, servers):
     server = servers(stage)
     for _ in range(3):
         assert request(server.port).status == 200
         # The child ends while the parent waits in accept(): SIGCHLD, EINTR, and accept again.
-        wait_until(lambda: not children_of(server.pid))
+        wait_until_reaped(server.pid)
     found = server.wait_for_log(r"accept: Interrupted system call; restarting it \(children reaped so far: (\d+)\)")
     assert int(found[-1].group(1)) >= 1
     assert request(server.port).status == 200
@@ -78,6 +83,7 @@ def test_a_child_ending_during_accept_interrupts_it_and_accept_is_restarted(stag
 
 
 @pytest.mark.stages(first=6)
+@pytest.mark.behaviour("no_zombies")
 def test_delayed_children_end_while_new_clients_arrive_and_all_are_answered(stage, servers):
     server = servers(stage, "--delay", "0.5")
     results = []
@@ -89,7 +95,7 @@ def test_delayed_children_end_while_new_clients_arrive_and_all_are_answered(stag
     for wave in waves:
         wave.join()
     assert [status for _, status in results] == [200] * 60
-    wait_until(lambda: not children_of(server.pid))  # all reaped: not even a zombie left
+    wait_until_reaped(server.pid)  # all reaped: not even a zombie left
 
 
 # ---- the clean stop --------------------------------------------------------------------------------
@@ -104,6 +110,7 @@ def send_get(port):
 
 
 @pytest.mark.stages(first=6)
+@pytest.mark.behaviour("clean_stop")
 def test_a_stop_ends_children_that_owe_no_answer_at_once(stage):
     # Four children have answered and pause (--delay 30) before closing: they owe nothing more.
     server = start_server(stage, "--delay", "30")
@@ -121,6 +128,7 @@ def test_a_stop_ends_children_that_owe_no_answer_at_once(stage):
 
 
 @pytest.mark.stages(first=6)
+@pytest.mark.behaviour("clean_stop")
 def test_a_stop_lets_a_child_finish_the_answer_it_owes(stage):
     server = start_server(stage, WAIT_APP, "1500")  # each answer takes 1.5 s
     sock = send_get(server.port)
@@ -137,6 +145,7 @@ def test_a_stop_lets_a_child_finish_the_answer_it_owes(stage):
 
 
 @pytest.mark.stages(first=6)
+@pytest.mark.behaviour("clean_stop")
 def test_a_stop_does_not_wait_for_a_client_that_never_finishes_its_request(stage):
     server = start_server(stage)
     sock = connect(server.port)
@@ -155,6 +164,7 @@ def test_a_stop_does_not_wait_for_a_client_that_never_finishes_its_request(stage
 
 
 @pytest.mark.stages(first=6)
+@pytest.mark.behaviour("clean_stop")
 def test_children_still_answering_after_the_grace_period_are_killed_and_reaped(stage):
     server = start_server(stage, "--shutdown-grace", "1", WAIT_APP, "60000")
     sock = send_get(server.port)
@@ -169,6 +179,7 @@ def test_children_still_answering_after_the_grace_period_are_killed_and_reaped(s
 # ---- the demonstrations ---------------------------------------------------------------------------
 
 @pytest.mark.stages(first=6)
+@pytest.mark.behaviour("eintr_fatal")
 def test_with_eintr_fatal_the_server_dies_when_a_child_ends_during_accept(stage):
     server = start_server(stage, "--eintr=fatal")
     for _ in range(20):  # a child usually ends while the parent waits in accept(); try until one does
@@ -187,6 +198,7 @@ def test_with_eintr_fatal_the_server_dies_when_a_child_ends_during_accept(stage)
 
 
 @pytest.mark.stages(first=6)
+@pytest.mark.behaviour("zombie_table")
 def test_reap_takes_wait_or_waitpid_only(stage):
     result = subprocess.run([os.path.join(ROOT, stage.binary), "--reap=sometimes"], capture_output=True, text=True,
                             timeout=10)
