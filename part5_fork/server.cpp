@@ -154,14 +154,16 @@ UniqueFd open_listener(const Options& options) {
 // Our end has the port the server listens on; the client's, the ephemeral port it was given.
 // getsockname() gives our end and getpeername() the client's. A listener bound to one address
 // (127.0.0.1) gives every connection that same end, which we know already: only one bound to
-// every address (0.0.0.0, ::) must ask which of them the client reached.
+// every address (0.0.0.0, ::) must ask which of them the client reached. A second line says
+// what the new descriptor points to; both go out in one write, as one event.
 void log_socket_pair(int fd, const SocketAddress& listening) {
   SocketAddress local = listening;
   SocketAddress foreign;
   if (listening.is_any()) getsockname(fd, local.get(), &local.length);
   getpeername(fd, foreign.get(), &foreign.length);
-  log_line("accept()     -> descriptor %d, socket pair (%s, %d, %s, %d)", fd, local.ip().c_str(),
-           local.port(), foreign.ip().c_str(), foreign.port());
+  log_line("accept()     -> descriptor %d, socket pair (%s, %d, %s, %d)\n             new descriptor %s", fd,
+           local.ip().c_str(), local.port(), foreign.ip().c_str(), foreign.port(),
+           describe_descriptor(fd).c_str());
 }
 
 // ---- request handling ------------------------------------------------------------------------
@@ -263,7 +265,6 @@ int main(int argc, char** argv) {
     }
     last_accept_error = 0;
     log_socket_pair(client.get(), bound);
-    log_line("             new descriptor %s", describe_descriptor(client.get()).c_str());
 
     // fork() makes a second process, a copy of this one, and returns in both: 0 in the child, the
     // child's PID in the parent. The child has its own copy of every descriptor, pointing to the
