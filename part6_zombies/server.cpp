@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -406,6 +407,10 @@ int main(int argc, char** argv) {
   const gateway_app& app = load_app(options.app, options.app_argument);
   log_line("Loaded app '%s' from %s", app.name,
            options.app.empty() ? "the server itself" : options.app.c_str());
+  // Every answer has a Date header, and the C library reads its time-zone file (/etc/localtime)
+  // the first time it converts a time. Have it read now, once, before listening: otherwise every
+  // child, which starts with the parent's memory as it was at fork(), reads the file again.
+  tzset();
   UniqueFd listener = open_listener(options);
   SocketAddress bound;  // asked back from the kernel, which chose the port if we gave 0
   getsockname(listener.get(), bound.get(), &bound.length);
