@@ -33,15 +33,24 @@ ReadResult read_request(int fd, RequestParser& parser, const Timeouts& timeouts,
   char buffer[16 * 1024];
   while (true) {
     Clock::time_point deadline = start + (parser.started() ? timeouts.request : timeouts.first_byte);
-    int ready = wait_until(fd, POLLIN, deadline);
+    // Read what has arrived, without waiting (MSG_DONTWAIT): a client usually sends its request
+    // along with the connection, and then no poll() is needed. Only when nothing is there yet
+    // (EAGAIN) does poll() wait, for the time left. The deadline is checked first either way: a
+    // request that is late is late even if its bytes are waiting.
+    int ready = Clock::now() < deadline ? 1 : 0;  // as wait_until() decides it, to the tick
+    ssize_t n = ready == 1 ? recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) : -1;
+    if (ready == 1 && n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      ready = wait_until(fd, POLLIN, deadline);
+      if (ready == 1) n = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+    }
     if (ready == 0 && !parser.started()) return {ReadStatus::Gone, 0, "sent nothing; closing the connection"};
     if (ready == 0) return {ReadStatus::Bad, 408, "the request did not arrive in time"};
     if (ready < 0) return {ReadStatus::Gone, 0, std::string("poll: ") + std::strerror(errno)};
 
     // One recv() returns whatever has arrived, which may be part of a request or more than one:
-    // the parser, not the size of a read, decides where the request ends.
-    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    if (n < 0 && errno == EINTR) continue;
+    // the parser, not the size of a read, decides where the request ends. (EAGAIN after poll():
+    // a spurious wake-up; wait again.)
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
     if (n < 0) return {ReadStatus::Gone, 0, std::string("recv: ") + std::strerror(errno)};
     if (n == 0 && !parser.started()) return {ReadStatus::Gone, 0, "closed without sending a request"};
     if (n == 0) return {ReadStatus::Bad, 400, "connection closed in the middle of the request"};

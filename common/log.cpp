@@ -10,18 +10,28 @@
 #include <cstring>
 
 void log_line(const char* format, ...) {
+  // Formatted once, into a buffer on the stack that holds any ordinary line; only a longer one
+  // (Part 4's descriptor table) is formatted a second time, into a string of its size.
+  char small[1024];
   va_list args;
   va_start(args, format);
   va_list again;
   va_copy(again, args);
-  int n = std::vsnprintf(nullptr, 0, format, args);
+  int n = std::vsnprintf(small, sizeof small - 1, format, args);  // room left for the newline
   va_end(args);
-  std::string line(n > 0 ? static_cast<std::size_t>(n) : 0, '\0');
-  if (n > 0) std::vsnprintf(line.data(), line.size() + 1, format, again);
+  std::string large;
+  char* line = small;
+  if (n < 0) n = 0;
+  if (static_cast<std::size_t>(n) >= sizeof small - 1) {
+    large.resize(static_cast<std::size_t>(n) + 1);
+    std::vsnprintf(large.data(), large.size(), format, again);
+    line = large.data();
+  }
   va_end(again);
-  line += '\n';
-  for (std::size_t done = 0; done < line.size();) {  // write() may be cut short or interrupted
-    ssize_t written = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);
+  line[n] = '\n';  // over the terminating NUL
+  std::size_t size = static_cast<std::size_t>(n) + 1;
+  for (std::size_t done = 0; done < size;) {  // write() may be cut short or interrupted
+    ssize_t written = ::write(STDOUT_FILENO, line + done, size - done);
     if (written < 0 && errno == EINTR) continue;
     if (written <= 0) return;
     done += static_cast<std::size_t>(written);

@@ -24,6 +24,15 @@ int SocketAddress::port() const {
   return 0;
 }
 
+bool SocketAddress::is_any() const {
+  if (family() == AF_INET)
+    return reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr.s_addr == htonl(INADDR_ANY);
+  if (family() == AF_INET6) {
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr);
+  }
+  return true;  // another family: ask the kernel
+}
+
 std::string SocketAddress::to_string() const {
   std::string host = family() == AF_INET6 ? "[" + ip() + "]" : ip();
   return host + ":" + std::to_string(port());

@@ -17,6 +17,7 @@ struct SocketAddress {
   std::string ip() const;         // "127.0.0.1", "::1"
   int port() const;               // in host byte order
   std::string to_string() const;  // "127.0.0.1:8888", "[::1]:8888"
+  bool is_any() const;            // 0.0.0.0 or ::, every address of the machine
 };
 
 // The address to bind for `host` (a numeric IPv4/IPv6 address or a name such as localhost) and

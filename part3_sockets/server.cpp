@@ -131,10 +131,13 @@ UniqueFd open_listener(const Options& options) {
 
 // A TCP connection is named by its socket pair: (local IP, local port, foreign IP, foreign port).
 // Our end has the port the server listens on; the client's, the ephemeral port it was given.
-void log_socket_pair(int fd) {
-  SocketAddress local;
+// getsockname() gives our end and getpeername() the client's. A listener bound to one address
+// (127.0.0.1) gives every connection that same end, which we know already: only one bound to
+// every address (0.0.0.0, ::) must ask which of them the client reached.
+void log_socket_pair(int fd, const SocketAddress& listening) {
+  SocketAddress local = listening;
   SocketAddress foreign;
-  getsockname(fd, local.get(), &local.length);
+  if (listening.is_any()) getsockname(fd, local.get(), &local.length);
   getpeername(fd, foreign.get(), &foreign.length);
   log_line("accept()     -> descriptor %d, socket pair (%s, %d, %s, %d)", fd, local.ip().c_str(),
            local.port(), foreign.ip().c_str(), foreign.port());
@@ -232,7 +235,7 @@ int main(int argc, char** argv) {
       continue;
     }
     last_accept_error = 0;
-    log_socket_pair(client.get());
+    log_socket_pair(client.get(), bound);
     handle_connection(client.get(), bound, peer, app, options);
     // While we pause, the server serves no one: the next client waits in the listen queue.
     if (options.delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(options.delay));

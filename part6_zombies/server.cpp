@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -179,13 +180,18 @@ UniqueFd open_listener(const Options& options) {
 
 // A TCP connection is named by its socket pair: (local IP, local port, foreign IP, foreign port).
 // Our end has the port the server listens on; the client's, the ephemeral port it was given.
-void log_socket_pair(int fd) {
-  SocketAddress local;
+// getsockname() gives our end and getpeername() the client's. A listener bound to one address
+// (127.0.0.1) gives every connection that same end, which we know already: only one bound to
+// every address (0.0.0.0, ::) must ask which of them the client reached. A second line says
+// what the new descriptor points to; both go out in one write, as one event.
+void log_socket_pair(int fd, const SocketAddress& listening) {
+  SocketAddress local = listening;
   SocketAddress foreign;
-  getsockname(fd, local.get(), &local.length);
+  if (listening.is_any()) getsockname(fd, local.get(), &local.length);
   getpeername(fd, foreign.get(), &foreign.length);
-  log_line("accept()     -> descriptor %d, socket pair (%s, %d, %s, %d)", fd, local.ip().c_str(),
-           local.port(), foreign.ip().c_str(), foreign.port());
+  log_line("accept()     -> descriptor %d, socket pair (%s, %d, %s, %d)\n             new descriptor %s", fd,
+           local.ip().c_str(), local.port(), foreign.ip().c_str(), foreign.port(),
+           describe_descriptor(fd).c_str());
 }
 
 // ---- reaping children ------------------------------------------------------------------------
@@ -401,6 +407,10 @@ int main(int argc, char** argv) {
   const gateway_app& app = load_app(options.app, options.app_argument);
   log_line("Loaded app '%s' from %s", app.name,
            options.app.empty() ? "the server itself" : options.app.c_str());
+  // Every answer has a Date header, and the C library reads its time-zone file (/etc/localtime)
+  // the first time it converts a time. Have it read now, once, before listening: otherwise every
+  // child, which starts with the parent's memory as it was at fork(), reads the file again.
+  tzset();
   UniqueFd listener = open_listener(options);
   SocketAddress bound;  // asked back from the kernel, which chose the port if we gave 0
   getsockname(listener.get(), bound.get(), &bound.length);
@@ -433,8 +443,7 @@ int main(int argc, char** argv) {
       continue;
     }
     last_accept_error = 0;
-    log_socket_pair(client.get());
-    log_line("             new descriptor %s", describe_descriptor(client.get()).c_str());
+    log_socket_pair(client.get(), bound);
 
     // fork() makes a second process, a copy of this one, and returns in both: 0 in the child, the
     // child's PID in the parent. The child has its own copy of every descriptor, pointing to the
