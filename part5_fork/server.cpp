@@ -243,8 +243,8 @@ int main(int argc, char** argv) {
   log_line("Loaded app '%s' from %s", app.name,
            options.app.empty() ? "the server itself" : options.app.c_str());
   // Every answer has a Date header, and the C library reads its time-zone file (/etc/localtime)
-  // the first time it converts a time. Have it read now, once, before listening: otherwise every
-  // child, which starts with the parent's memory as it was at fork(), reads the file again.
+  // the first time it converts a time: have it read now, once, before listening, and not while a
+  // client waits (nor, from Part 5 on, in every child: a child starts from the parent's memory).
   tzset();
   UniqueFd listener = open_listener(options);
   SocketAddress bound;  // asked back from the kernel, which chose the port if we gave 0
