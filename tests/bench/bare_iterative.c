@@ -62,6 +62,7 @@ int main(int argc, char **argv) {
                                 .sin_port = htons((unsigned short)port),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t length = sizeof address;
+  tzset(); /* the time zone read once, as the stages read it: not in every request (or child) */
   int listener = socket(AF_INET, SOCK_STREAM, 0);
   setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   if (bind(listener, (struct sockaddr *)&address, length) < 0 || listen(listener, 128) < 0 ||
