@@ -38,7 +38,7 @@ ALL_CFLAGS   := -std=c11 $(WARNINGS) -fPIC -I. -MMD -MP $(filter-out -std=%,$(CX
 ALL_LDFLAGS  := $(LDFLAGS) $(SANITIZER_FLAGS)
 # Programs (not apps) get the C++ runtime linked in (-static-libstdc++ -static-libgcc) and every
 # symbol bound at start-up (-z now): a forked child then has three libraries fewer to map and no
-# symbol left to look up on its first calls (NOTES.md, Epilogue). Not with the sanitizers, whose
+# symbol left to look up on its first calls (NOTES.md, Appendix C). Not with the sanitizers, whose
 # runtime replaces the C++ allocation functions. A C++ app, a shared object, brings its own.
 ifneq ($(SANITIZE),1)
   EXE_LDFLAGS := -static-libstdc++ -static-libgcc -Wl,-z,now

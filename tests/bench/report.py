@@ -37,11 +37,12 @@ class Results:
     def rps(self, name, scenario, c):
         return median([r.rps for r in self.groups.get((name, scenario, c), [])])
 
-    def ratio(self, name, other, scenario, c):
-        """Median over rounds of rps(name) / rps(other), each pair from the same round."""
-        mine = {r.round: r.rps for r in self.groups.get((name, scenario, c), [])}
-        theirs = {r.round: r.rps for r in self.groups.get((other, scenario, c), [])}
-        return median([mine[k] / theirs[k] for k in mine if theirs.get(k)])
+    def ratio(self, name, other, scenario, c, attr="rps"):
+        """Median over rounds of attr(name) / attr(other) (requests per second by default), each
+        pair from the same round."""
+        mine = {r.round: getattr(r, attr) for r in self.groups.get((name, scenario, c), [])}
+        theirs = {r.round: getattr(r, attr) for r in self.groups.get((other, scenario, c), [])}
+        return median([mine[k] / theirs[k] for k in mine if mine[k] and theirs.get(k)])
 
     def field(self, name, scenario, c, attr, how=median):
         rows = self.groups.get((name, scenario, c), [])
@@ -113,6 +114,19 @@ def targets(res, c):
             ratio_row("≥ 0.9× bare fork", name, "bare fork", 0.9)
     if ("part3 asio", "hello", c) in res.groups:
         ratio_row("within 10% of part3", "part3 asio", "part3", 0.9, 1.1)
+    return rows
+
+
+def cpu_targets(res, c):
+    """Rows of the CPU targets: (target, server, CPU ratio, each side's CPU per request, verdict)."""
+    rows = []
+    for name, floor in (("part3", "bare iterative"), ("part6", "bare fork")):
+        ratio = res.ratio(name, floor, "hello", c, attr="cpu_us")
+        if ratio is None:
+            continue
+        mine, theirs = res.field(name, "hello", c, "cpu_us"), res.field(floor, "hello", c, "cpu_us")
+        rows.append((f"≤ 1.3× {floor}", name, fmt_ratio(ratio), f"{mine:.0f} / {theirs:.0f} µs" if mine and theirs else "–",
+                     "met" if ratio <= 1.3 else "**not met**"))
     return rows
 
 
@@ -245,6 +259,11 @@ def write(runs, subjects, meta, report_dir, out):
               "| target | server | hello: req/s | wait: req/s | hello: CPU per request | |",
               "|---|---|---:|---:|---:|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in targets(res, c)]
+    lines += ["", "CPU per request on hello at 16 connections, against the bare C server of the same model: the "
+              "median of the per-round ratios.", "",
+              "| target | server | CPU per request, × the floor | median CPU per request (server / floor) | |",
+              "|---|---|---:|---:|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in cpu_targets(res, c)]
     lines += ["", "| target | server | idle RSS at rest | idle RSS at start of a loaded run (most) | |",
               "|---|---|---:|---:|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in memory_targets(res, c, meta["at_rest"])]
