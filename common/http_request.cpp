@@ -263,8 +263,8 @@ ParseState RequestParser::feed(std::string_view bytes) {
 
 // Collect bytes up to the end of a line (LF, with an optional CR before it, 2.2; which of the two
 // a line may use is line_end_allowed()'s to say) and hand the line to the handler of the current
-// phase. Returns how many bytes were used. `limit` bounds the
-// line (without its end); past it the request fails with `status`.
+// phase. Returns how many bytes were used. `limit` bounds the line (without its end); past it the
+// request fails with `status`.
 std::size_t RequestParser::feed_line(std::string_view bytes, std::size_t limit, int status,
                                      const char* what) {
   std::size_t lf = bytes.find('\n');

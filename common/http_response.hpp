@@ -39,7 +39,6 @@ std::string http_date(std::time_t when);
 
 // The response as bytes on the wire: the status line, the response's own headers, then
 // Content-Length (but not on 204 and 304, nor when close-delimited), Date and Server, each unless
-// already there, and
-// Connection: close, a blank line, and the body unless `include_body` is false (an answer to HEAD,
-// RFC 9110 9.3.2).
+// already there, and Connection: close, a blank line, and the body unless `include_body` is false
+// (an answer to HEAD, RFC 9110 9.3.2).
 std::string serialize_response(const Response& response, bool include_body = true);
