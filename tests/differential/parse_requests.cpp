@@ -9,6 +9,7 @@
 //    value], ...], "body": ..., "excess": N}
 // Strings are bytes: each byte is written as the code point of the same number (\u00e9 for 0xE9),
 // so that a reader decodes the JSON and encodes the strings as Latin-1 to get the bytes back.
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -61,9 +62,12 @@ int main() {
   std::string_view rest = in;
   while (!rest.empty()) {
     std::size_t newline = rest.find('\n');
-    std::size_t length = std::stoul(std::string(rest.substr(0, newline)));
-    if (newline == std::string_view::npos || rest.size() - newline - 1 < length) {
-      std::fprintf(stderr, "parse_requests: an input is cut short\n");
+    std::string_view digits = rest.substr(0, newline);
+    std::size_t length = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), length);
+    if (newline == std::string_view::npos || ec != std::errc() || end != digits.data() + digits.size() ||
+        rest.size() - newline - 1 < length) {
+      std::fprintf(stderr, "parse_requests: an input that is not a length, a newline and that many bytes\n");
       return 1;
     }
     rest.remove_prefix(newline + 1);
