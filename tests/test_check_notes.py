@@ -140,6 +140,9 @@ def run_checker(name, tmp_path):
     not_run = [text for outcome, text in outcomes.values() if outcome == "skipped" and "port 8888" in text]
     if not_run:
         pytest.skip(not_run[0])
+    # The samples' blocks expect a machine of their own (`ss` showing their sockets alone).
+    if "; run in the machine's own" in result.stdout:
+        pytest.skip("check-notes could not make namespaces here: " + result.stdout.splitlines()[-2])
     return result.returncode, result.stdout, outcomes
 
 
@@ -147,7 +150,7 @@ def test_the_checker_passes_every_block_of_the_sample(tmp_path):
     status, output, outcomes = run_checker("sample.md", tmp_path)
     assert status == 0, output
     assert {name: outcome for name, (outcome, _) in outcomes.items() if outcome != "passed"} == {
-        "What cannot be checked, line 147": "skipped"}, output
+        "What cannot be checked, line 149": "skipped"}, output
     assert output.endswith("1 figure, not counted\n14 blocks checked, 1 manual: a browser window\n")
 
 

@@ -38,9 +38,10 @@ blank lines at the end aside; a run of blanks matches any other (column widths f
 of the pids and ports in them).
 
 The blocks run in network and process-id namespaces of their own when the wrapper can make them
-(check-notes), so that 8888 is free and `pgrep` finds only the text's servers; each block gets a
-network of its own there, with nothing left in it by the blocks before. Where the namespaces
-cannot be made and 8888 is taken, the blocks that run commands are skipped, saying why. Every
+(check-notes), so that 8888 is free and `pgrep` finds only the checker's processes; each block gets
+a network of its own there, with nothing left in it by the blocks before. Where the namespaces
+cannot be made, the blocks run one at a time in the machine's own, and the closing lines say so;
+if 8888 is taken there, the blocks that run commands are skipped, saying why. Every
 process a block starts is stopped by its pid when the block ends: this process is a subreaper (or
 the namespace's init), so whatever a block leaves behind is its descendant, found in /proc.
 """
@@ -67,7 +68,7 @@ import time
 import pytest
 
 from blocks import as_expected, matches, read_blocks, screen_lines, trim
-from processes import become_subreaper, terminate
+from processes import become_subreaper, proc_stat, terminate
 
 PORT = 8888
 COLUMNS, ROWS = 120, 40  # the terminals' size: what `ps` and `ls` fit their lines to
@@ -178,6 +179,7 @@ class Tally:
         self.figures = 0
         self.blocks = {}    # test id -> Block
         self.outcomes = {}  # test id -> "passed", "failed" or "skipped"
+        self.skipped = {}   # test id -> why it was skipped
 
 
 TALLY = Tally()
@@ -194,19 +196,21 @@ def pytest_runtest_makereport(item):
 def pytest_runtest_logreport(report):
     if report.nodeid in TALLY.blocks and (report.when == "call" or report.failed):
         TALLY.outcomes[report.nodeid] = report.outcome
+        if report.skipped and isinstance(report.longrepr, tuple):
+            TALLY.skipped[report.nodeid] = report.longrepr[2].removeprefix("Skipped: ")
 
 
 def write_tally(write):
     """The closing lines, after pytest's: each manual block, then N blocks checked, M manual: why."""
-    ran = [(TALLY.blocks[nodeid], outcome) for nodeid, outcome in TALLY.outcomes.items()]
+    ran = [(TALLY.blocks[nodeid], outcome, TALLY.skipped.get(nodeid)) for nodeid, outcome in TALLY.outcomes.items()]
     if not ran and not TALLY.figures:
         return
-    run = [(b, outcome) for b, outcome in ran if b.kind in ("check", "quote") and not b.error]
-    checked = [b for b, outcome in run if outcome != "skipped"]
-    failed = [b for b, outcome in run if outcome == "failed"]
-    not_run = [b for b, outcome in run if outcome == "skipped"]
-    manual = [b for b, _ in ran if b.kind == "manual" and not b.error]
-    wrong = [b for b, _ in ran if b.error]
+    run = [(b, outcome, why) for b, outcome, why in ran if b.kind in ("check", "quote") and not b.error]
+    checked = [b for b, outcome, _ in run if outcome != "skipped"]
+    failed = [b for b, outcome, _ in run if outcome == "failed"]
+    not_run = [why for _, outcome, why in run if outcome == "skipped"]
+    manual = [b for b, _, _ in ran if b.kind == "manual" and not b.error]
+    wrong = [b for b, _, _ in ran if b.error]
     for b in manual:
         write(f"manual, line {b.line} ({b.section}): {b.reason}")
     notes = [f"{TALLY.figures} figure{'s' * (TALLY.figures != 1)}, not counted"]
@@ -215,7 +219,9 @@ def write_tally(write):
     if wrong:
         notes.append(f"{len(wrong)} block{'s' * (len(wrong) != 1)} unmarked or wrongly marked")
     if not_run:
-        notes.append(f"{len(not_run)} not run: {port_taken()}")
+        notes.append(f"{len(not_run)} not run: {not_run[0]}")
+    if os.environ.get("CHECK_NOTES_PRIVATE") != "1":
+        notes.append(f"run in {where_run()}")
     write("; ".join(notes))
     reasons = "; ".join(dict.fromkeys(b.reason for b in manual))
     write(f"{len(checked)} block{'s' * (len(checked) != 1)} checked, {len(manual)} manual"
@@ -446,13 +452,9 @@ def descendants(pid):
     """{pid: state} of every process below `pid`, from /proc."""
     parents = {}
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(entry)] = (int(fields[1]), fields[0])
+        if entry.isdigit() and (stat := proc_stat(int(entry))):
+            state, ppid = stat
+            parents[int(entry)] = (ppid, state)
     found, frontier = {}, [pid]
     while frontier:
         parent = frontier.pop()
@@ -510,8 +512,12 @@ def port_taken():
             probe.bind(("127.0.0.1", PORT))
             return ""
         except OSError as e:
-            place = os.environ.get("CHECK_NOTES_PLACE", "the machine's own network")
-            return f"port {PORT} is taken ({e.strerror}), running in {place}"
+            return f"port {PORT} is taken ({e.strerror}), running in {where_run()}"
+
+
+def where_run():
+    """Where the blocks run, as the wrapper (check-notes) says."""
+    return os.environ.get("CHECK_NOTES_PLACE", "the machine's own network and processes")
 
 
 # ---- the run's scratch directory -----------------------------------------------------------------
