@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from processes import become_subreaper, terminate
+from processes import become_subreaper, proc_stat, terminate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "grade"))
@@ -87,8 +87,11 @@ def stages_of(item):
     if callspec is not None and "stage" in callspec.params:
         return [callspec.params["stage"]]
     marker = item.get_closest_marker("stages")
-    if marker is None:
-        return []
+    return [] if marker is None else marked_stages(marker)
+
+
+def marked_stages(marker):
+    """The stages a `stages` marker names: @pytest.mark.stages(first=2, last=4, names=[...])."""
     first = marker.kwargs.get("first", marker.args[0] if marker.args else 1)
     names = marker.kwargs.get("names")
     return [s for s in stages_from(first, marker.kwargs.get("last", 6)) if names is None or s.name in names]
@@ -280,27 +283,11 @@ def pytest_sessionfinish(session):
 def pytest_generate_tests(metafunc):
     if "stage" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("stages")
-        first, last, names = (1, 6, None)
-        if marker:
-            first = marker.kwargs.get("first", marker.args[0] if marker.args else 1)
-            last = marker.kwargs.get("last", 6)
-            names = marker.kwargs.get("names")
-        chosen = [s for s in stages_from(first, last) if names is None or s.name in names]
+        chosen = marked_stages(marker) if marker else stages_from(1, 6)
         metafunc.parametrize("stage", chosen, ids=[s.name for s in chosen])
 
 
 # ---- processes -----------------------------------------------------------------------------------
-
-def proc_stat(pid):
-    """(state, ppid) of a process from /proc/PID/stat, or None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            text = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    after_name = text[text.rindex(")") + 2:].split()  # the name may hold spaces and parentheses
-    return after_name[0], int(after_name[1])
-
 
 def children_of(pid):
     """{child pid: state letter} for every process whose parent is `pid`."""
@@ -459,9 +446,7 @@ def stop_server(server, graded_elsewhere=False):
     process = server.process
     already = process.poll()
     problems = terminate(process)
-    clean = (0,) if server.stage.handles_stop else (-signal.SIGTERM,)
-    if graded_elsewhere:
-        clean = (0, -signal.SIGTERM)
+    clean = (0, -signal.SIGTERM) if graded_elsewhere else (0,) if server.stage.handles_stop else (-signal.SIGTERM,)
     if already is not None:
         problems.append(f"had already exited with status {already}")
     elif process.returncode not in (*clean, -signal.SIGKILL) and not problems:
@@ -719,21 +704,3 @@ def request(port, method="GET", target="/hello", headers=None, body=b"", version
         lines.append(f"Content-Length: {len(body)}")
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
     return parse_response(exchange(port, raw))
-
-
-# ---- servers that outlive one test (module-scoped fixtures) ----------------------------------------
-
-def start_tracked_server(stage, *args, **kwargs):
-    """Start a server outside the `servers` fixture, for a fixture that shares it between tests.
-    It is listed as running, so that another test's teardown does not take it for an orphan."""
-    server = start_server(stage, *args, **kwargs)
-    _RUNNING.append(server.process)
-    return server
-
-
-def stop_tracked_server(server):
-    """Stop a server from start_tracked_server(); returns what went wrong, as stop_server() does.
-    Call it from the test's own thread: two stops at once would take each other's servers for
-    orphans."""
-    _RUNNING.remove(server.process)
-    return stop_server(server)

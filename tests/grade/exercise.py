@@ -108,12 +108,13 @@ def module_names(files):
     return ", ".join(stem + "/".join(extensions) for stem, extensions in grouped.items())
 
 
-def chapter(stage):
+def chapter_heading(stage):
+    """The heading of NOTES.md's chapter on stage N ("Part 3: sockets and listen (...)"), or None."""
     with open(os.path.join(ROOT, "NOTES.md")) as f:
         for line in f:
             if line.startswith(f"## Part {stage}:"):
                 return line[3:].strip()
-    sys.exit(f"exercise.py: NOTES.md has no chapter '## Part {stage}: ...'")
+    return None
 
 
 def main():
@@ -123,7 +124,9 @@ def main():
     parser.add_argument("--new", default="", help="the common/ files stage N introduces (NEW_N)")
     args = parser.parse_args()
     n, folder = args.stage, os.path.join(args.mine, f"part{args.stage}")
-    heading = chapter(n)
+    heading = chapter_heading(n)
+    if heading is None:
+        sys.exit(f"exercise.py: NOTES.md has no chapter '## Part {n}: ...'")
     new = args.new.split()
 
     done = [place(os.path.join(folder, "server.cpp"), copy_of(f"{STAGE_DIRS[max(n - 2, 0)]}/server.cpp"))]

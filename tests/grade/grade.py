@@ -23,9 +23,8 @@ import textwrap
 import xml.etree.ElementTree as ElementTree
 
 from behaviours import BEHAVIOURS, UNIT_TESTED
+from exercise import ROOT, chapter_heading
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-NOTES = os.path.join(ROOT, "NOTES.md")
 WIDTH = 100      # the longest line of the report
 TEXT = WIDTH - 23  # of a detail, after its label
 MAX_LINES = 4    # lines of a message or a log shown, the rest counted
@@ -112,14 +111,6 @@ def behaviour_results(tests, parser_cases):
 
 
 # ---- what the learner reads ---------------------------------------------------------------------------
-
-def chapter_heading(stage):
-    with open(NOTES) as f:
-        for line in f:
-            if line.startswith(f"## Part {stage}:"):
-                return line[3:].strip()
-    return f"Part {stage}"
-
 
 def where_to_reread(behaviour, stage):
     chapter, section = BEHAVIOURS[behaviour].section_for(stage)
@@ -241,7 +232,7 @@ def report(stage, binary, states, parser_binary, log_path, only):
     """The learner's text, and whether every required behaviour graded passed (and one at least was
     checked: behaviours all skipped pass no grade)."""
     shown_binary = os.path.relpath(binary, ROOT) if binary.startswith(ROOT + os.sep) else binary
-    topic = chapter_heading(stage).split(": ", 1)[-1].split(" (")[0]
+    topic = (chapter_heading(stage) or f"Part {stage}").split(": ", 1)[-1].split(" (")[0]
     lines = [f"{shown_binary} as stage {stage} of the course, {topic}",
              f"(pytest's own report, tracebacks and all: {os.path.relpath(log_path, ROOT)})", ""]
     if only:
