@@ -2,8 +2,8 @@
 holds the course's own stage N, on every behaviour, and fails the starting point `make exercise-N`
 gives on the behaviours of the stage's concept, saying why in words a learner can act on.
 
-The workspaces are folders of build/ (MINE=build/grader-check/...), never the learner's mine/. All
-twelve gradings run at once; each report is kept there, as grade-N-WORKSPACE.txt.
+The workspaces are folders of build/ (MINE=build/grader-check/...), never the learner's mine/. The
+twelve gradings run six at a time; each report is kept there, as grade-N-WORKSPACE.txt.
 """
 
 import os
@@ -16,13 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from behaviours import BEHAVIOURS
-from exercise import STAGE_DIRS
+from exercise import ROOT, STAGE_DIRS, chapter_heading
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHECK = "build/grader-check"  # MINE must be a folder inside the project
 STAGES = range(1, 7)
-# The twelve gradings share the machine: each runs its tests in one process (pytest -n 0), but for
-# the stages whose tests mostly wait (on delays, on timeouts, on children), which would take longest.
+# The gradings share the machine, six at a time (as long as all twelve at once, with fewer timing
+# tests running side by side): each runs its tests in one process (pytest -n 0), but for the stages
+# whose tests mostly wait (on delays, on timeouts, on children), which would take longest.
+AT_ONCE = 6
 WORKERS = {1: "0", 2: "0", 3: "2", 4: "0", 5: "2", 6: "2"}
 
 # What each starting point lacks: the behaviours of the stage's own concept, which must fail.
@@ -62,7 +63,7 @@ def gradings():
     exercises = {n: make(f"exercise-{n}", f"MINE={CHECK}/start") for n in STAGES}
     course_workspace(os.path.join(ROOT, CHECK, "course"))
     runs = [(workspace, n) for workspace in ("course", "start") for n in STAGES]
-    with ThreadPoolExecutor(len(runs)) as pool:
+    with ThreadPoolExecutor(AT_ONCE) as pool:
         done = pool.map(lambda run: make(f"grade-{run[1]}", f"MINE={CHECK}/{run[0]}",
                                          *([f"ONLY={' '.join(START_GRADED[run[1]])}"] if run[0] == "start" else []),
                                          env={"PYTEST_WORKERS": WORKERS[run[1]]}), runs)
@@ -108,9 +109,7 @@ def test_exercise_starts_the_workspace_and_says_what_to_do(gradings, n):
     source = "part1_basic_http" if n == 1 else STAGE_DIRS[n - 2]
     with open(os.path.join(folder, "server.cpp")) as mine, open(os.path.join(ROOT, source, "server.cpp")) as theirs:
         assert mine.read() == theirs.read(), f"stage {n}'s starting point is {source}/server.cpp"
-    with open(os.path.join(ROOT, "NOTES.md")) as notes:
-        heading = next(line[3:].strip() for line in notes if line.startswith(f"## Part {n}:"))
-    for expected in (f"Exercise {n}:", heading, f"make grade-{n} MINE={CHECK}/start", f"make diff-{n}"):
+    for expected in (f"Exercise {n}:", chapter_heading(n), f"make grade-{n} MINE={CHECK}/start", f"make diff-{n}"):
         assert expected in " ".join(output.split()), f"the exercise does not say {expected!r}:\n{output}"
 
 
