@@ -2,7 +2,6 @@
 // a file list to open and close, both sides scrolling together, file names that stay in view.
 for (const diff of document.querySelectorAll('.diff-files')) {
   new Diff2HtmlUI(diff, undefined, {
-    outputFormat: 'side-by-side',
     highlight: true,
     synchronisedScroll: true,
     fileListToggle: true,
