@@ -232,9 +232,10 @@ void install_reaper(bool with_wait) {
 }
 
 // ---- a clean stop ----------------------------------------------------------------------------
-// Until now Ctrl-C (SIGINT) and kill (SIGTERM) ended the server at once, by their default action,
-// and its children with whatever they were doing. Now the parent catches them, stops accepting,
-// lets each child finish the answer it owes, and reaps them all before it exits.
+// Until now Ctrl-C (SIGINT, sent to the whole process group) ended the server and its children at
+// once, by its default action, whatever they were doing; kill (SIGTERM, to the parent alone) ended
+// the parent and left its children running, orphans. Now the parent catches both, stops accepting,
+// has every child finish the answer it owes, and reaps them all before it exits.
 volatile std::sig_atomic_t g_stop = 0;  // set once SIGINT or SIGTERM has arrived
 int g_listen_fd = -1;
 
@@ -414,11 +415,12 @@ int main(int argc, char** argv) {
   UniqueFd listener = open_listener(options);
   SocketAddress bound;  // asked back from the kernel, which chose the port if we gave 0
   getsockname(listener.get(), bound.get(), &bound.length);
+  // The handlers go in before the server says it serves: a stop sent the moment it says so is caught.
+  install_reaper(options.reap_with_wait);
+  install_stop_handlers(listener.get());
   log_line("%s", descriptor_table(options.backlog).c_str());
   log_line("Serving HTTP on %s port %d (http://%s/) ...", bound.ip().c_str(), bound.port(),
            bound.to_string().c_str());
-  install_reaper(options.reap_with_wait);
-  install_stop_handlers(listener.get());
 
   // Serve until SIGINT or SIGTERM: the handler sets g_stop and wakes accept().
   int last_accept_error = 0;  // a failing accept() is logged once, not each time it fails again
