@@ -281,7 +281,7 @@ fuzz: $(FUZZ_TARGETS)
 # ---- end of fuzzing -------------------------------------------------------------------------------
 
 # ---- benchmarks: what each concurrency model costs (tests/bench/) -------------------------------
-#   make bench           every server under wrk, beside bare C servers, nginx and gunicorn (~13 min)
+#   make bench           every server under wrk, beside bare C servers, nginx and gunicorn (about 12 min)
 #   make bench QUICK=1   a second a server, for CI: fails on any error or a missing result file
 # Writes tests/bench/results.md and its charts (QUICK=1: into tests/bench/out/quick/); scratch
 # output and the servers' logs go to tests/bench/out/ (git-ignored). Installs wrk and gnuplot-nox
